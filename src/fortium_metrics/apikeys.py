@@ -1,0 +1,80 @@
+"""API keys: `fmk_<prefix>_<secret>`. Only a SHA-256 of the whole key is stored.
+
+A plain hash (not Argon2) is right here: the secret is 256 random bits, so there is nothing to
+brute-force, and keys are checked on every request where a slow hash would cost real latency.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import audit, validation
+from .errors import Invalid, NotFound
+from .principal import SCOPES
+from .store.models import ApiKey
+from .store.types import utcnow
+from .store.uow import UnitOfWork
+from .users import get_user
+
+KEY_PREFIX = "fmk_"
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    secret: str  # shown once, never stored
+
+
+def hash_secret(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def split_token(token: str) -> str | None:
+    """The lookup prefix of a well-formed key, else None."""
+    parts = token.split("_", 2)  # the secret part may itself contain "_"
+    if len(parts) != 3 or parts[0] + "_" != KEY_PREFIX or len(parts[1]) != 10 or len(parts[2]) < 32:
+        return None
+    return parts[1]
+
+
+async def create_api_key(uow: UnitOfWork, name: str, scopes: list[str] | None = None,
+                         user_ref: str | None = None) -> NewKey:
+    name = validation.non_empty(name, "name")
+    scopes = sorted(set(scopes or ["ingest", "read"]))
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise Invalid(f"scopes: unknown scope {scope!r} (known: {', '.join(SCOPES)})", field="scopes")
+    user_id = (await get_user(uow, user_ref)).id if user_ref else None
+    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(10))
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name, scopes=scopes, user_id=user_id, prefix=prefix, secret_hash=hash_secret(secret))
+    uow.session.add(key)
+    await uow.session.flush()
+    audit.record(uow, "apikey.create", target=prefix, name=name, scopes=scopes)
+    return NewKey(key, secret)
+
+
+async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
+    return list(await uow.session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+async def revoke_api_key(uow: UnitOfWork, ref: str) -> ApiKey:
+    """By id or display prefix; revoking twice is harmless."""
+    condition = ApiKey.prefix == ref
+    try:
+        condition = ApiKey.id == uuid.UUID(ref)
+    except ValueError:
+        pass
+    key = await uow.session.scalar(select(ApiKey).where(condition))
+    if key is None:
+        raise NotFound(f"key: no API key {ref!r} in this organisation", field="key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(uow, "apikey.revoke", target=key.prefix)
+    return key

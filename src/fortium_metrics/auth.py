@@ -1,0 +1,43 @@
+"""The only producer of request principals (API keys here; login tokens come later)."""
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .apikeys import hash_secret, split_token
+from .errors import Unauthorized
+from .principal import Principal
+from .store.models import ApiKey, User
+from .store.types import utcnow
+from .store.uow import Store
+
+# Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def principal_for_api_key(store: Store, token: str | None) -> Principal:
+    prefix = split_token(token or "")
+    if prefix is None:
+        raise Unauthorized("missing or malformed API key")
+    # The key's organisation is unknown until the key is found: this lookup is the one place a
+    # request reads across organisations, by the unique prefix only.
+    async with store.unit_of_work(Principal.system("auth")) as uow:
+        key = await uow.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(token)):
+            raise Unauthorized("invalid API key")
+        if key.revoked_at is not None:
+            raise Unauthorized("this API key has been revoked")
+        role = "admin" if "admin" in key.scopes else "developer"
+        if key.user_id is not None:
+            user = await uow.session.get(User, (key.organization_id, key.user_id))
+            if user is None or not user.active:
+                raise Unauthorized("the user of this API key is deactivated")
+            role = user.role
+        if key.last_used_at is None or utcnow() - key.last_used_at > LAST_USED_RESOLUTION:
+            key.last_used_at = utcnow()
+        return Principal(
+            organization_id=key.organization_id, user_id=key.user_id, role=role,
+            scopes=frozenset(key.scopes), kind="api_key", label=f"key:{key.prefix}",
+        )

@@ -1,0 +1,168 @@
+"""Settings: one object, read once at start-up from FORTIUM_* environment variables and CLI flags.
+
+Every field is documented by its `description`; `fortium-metrics config show` prints them all with
+secrets masked. A bad value fails at start-up with the variable's name (see `load_settings`).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+ENV_PREFIX = "FORTIUM_"
+
+
+class Mode(str, Enum):
+    local = "local"
+    production = "production"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fortium-metrics"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    mode: Mode = Field(
+        Mode.local,
+        description="`local`: zero-config (SQLite file, generated secret key). "
+        "`production`: every secret must be given explicitly.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the embedded SQLite file, the generated secret key and spools live.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL the service connects with, e.g. "
+        "postgresql+psycopg://fortium_app@db/fortium. Default: sqlite file in data_dir. "
+        "On PostgreSQL this must be the non-owner application role (RLS applies to it).",
+    )
+    admin_database_url: str | None = Field(
+        None,
+        description="URL used by `db upgrade|downgrade` (the schema owner). Default: database_url.",
+    )
+    app_db_role: str = Field(
+        "fortium_app",
+        description="PostgreSQL role the migrations create and grant to; the service connects as it.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signing key for tokens. Required in production mode; generated once and kept "
+        "in data_dir/secret_key in local mode.",
+    )
+    redis_url: str | None = Field(
+        None, description="Optional Redis URL for shared rate limits and live-update fan-out."
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8765, ge=1, le=65535, description="Port `serve` listens on.")
+    log_level: str = Field("info", description="debug | info | warning | error")
+    partition_months_ahead: int = Field(
+        3, ge=1, le=24, description="Monthly partitions kept ready ahead of today (PostgreSQL)."
+    )
+    api_url: str | None = Field(
+        None, description="Remote server for forwarder clients (stdio MCP, hook, import upload)."
+    )
+    api_key: SecretStr | None = Field(None, description="API key used with api_url.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @field_validator("database_url", "admin_database_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    # -- derived values -----------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'fortium.db'}"
+
+    @property
+    def effective_admin_database_url(self) -> str:
+        return self.admin_database_url or self.effective_database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def _error_text(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = ENV_PREFIX + "_".join(str(p) for p in item["loc"]).upper()
+        lines.append(f"{name}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment plus explicit overrides (CLI flags), then settle the key."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_error_text(error)) from None
+    return _with_secret_key(settings)
+
+
+def _with_secret_key(settings: Settings) -> Settings:
+    if settings.secret_key is not None:
+        if len(settings.secret_key.get_secret_value()) < 32:
+            raise ConfigError("FORTIUM_SECRET_KEY: must be at least 32 characters")
+        return settings
+    if settings.mode is Mode.production:
+        raise ConfigError("FORTIUM_SECRET_KEY: required in production mode (FORTIUM_MODE=production)")
+    key_file = settings.data_dir / "secret_key"
+    if not key_file.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not both write different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass
+    return settings.model_copy(update={"secret_key": SecretStr(key_file.read_text().strip())})
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, effective value with secrets masked, description) for `config show`."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "********" if value.get_secret_value() else ""
+        elif name.endswith("url") and value and "@" in str(value):
+            shown = _mask_url_password(str(value))
+        else:
+            shown = "" if value is None else str(value.value if isinstance(value, Enum) else value)
+        rows.append((ENV_PREFIX + name.upper(), shown, field.description or ""))
+    rows.append(("(effective database)", _mask_url_password(settings.effective_database_url), ""))
+    return rows
+
+
+def _mask_url_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: show it unchanged, it has no password
+        return url

@@ -1,0 +1,42 @@
+"""The domain error vocabulary. Adapters map these: REST -> JSON envelope, MCP -> ToolError, CLI -> exit code."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class; `code` is stable and machine-readable, the message is for people."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(DomainError):
+    code, status = "invalid", 422
+
+
+class NotFound(DomainError):
+    code, status = "not_found", 404
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+
+
+class Unauthorized(DomainError):
+    code, status = "unauthorized", 401
+
+
+class Conflict(DomainError):
+    code, status = "conflict", 409
+
+
+class RateLimited(DomainError):
+    code, status = "rate_limited", 429
+
+
+class ConfigError(DomainError):
+    code, status = "config", 500

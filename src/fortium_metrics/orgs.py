@@ -1,0 +1,37 @@
+"""Organisations: the tenants."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import audit, validation
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .store.models import Organization
+from .store.uow import UnitOfWork
+
+
+async def create_organization(uow: UnitOfWork, name: str, slug: str | None = None,
+                              data_retention_days: int = 365) -> Organization:
+    if not uow.principal.is_system:
+        raise Forbidden("only an operator can create organisations")
+    name = validation.non_empty(name, "name")
+    slug = validation.slug(slug or validation.slugify(name))
+    if data_retention_days < 1:
+        raise Invalid("data_retention_days: must be at least 1", field="data_retention_days")
+    if await uow.session.scalar(select(Organization.id).where(Organization.slug == slug)):
+        raise Conflict(f"slug: an organisation with slug {slug!r} already exists", field="slug")
+    org = Organization(name=name, slug=slug, data_retention_days=data_retention_days, settings={}, limits={})
+    uow.session.add(org)
+    await uow.session.flush()
+    audit.record(uow, "org.create", target=slug, organization_id=org.id)
+    return org
+
+
+async def list_organizations(uow: UnitOfWork) -> list[Organization]:
+    return list(await uow.session.scalars(select(Organization).order_by(Organization.slug)))
+
+
+async def get_by_slug(uow: UnitOfWork, slug: str) -> Organization:
+    org = await uow.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise NotFound(f"org: no organisation with slug {slug!r}", field="org")
+    return org

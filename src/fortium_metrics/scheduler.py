@@ -1,0 +1,26 @@
+"""The in-process scheduler (APScheduler 3). Jobs are idempotent, so several processes may run it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from . import maintenance
+from .config import Settings
+from .principal import Principal
+from .store.uow import Store
+
+
+def build_scheduler(settings: Settings, store: Store) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def partitions() -> None:
+        async with store.unit_of_work(Principal.system("scheduler")) as uow:
+            await maintenance.ensure_partitions(uow, settings.partition_months_ahead)
+
+    if store.dialect == "postgresql":
+        # Daily is plenty with months kept ahead; the first run shortly after start-up.
+        first = datetime.now(timezone.utc) + timedelta(seconds=5)
+        scheduler.add_job(partitions, "interval", days=1, id="partitions", next_run_time=first,
+                          coalesce=True, max_instances=1)
+    return scheduler

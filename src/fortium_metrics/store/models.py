@@ -1,0 +1,228 @@
+"""The schema: one set of tables for SQLite and PostgreSQL.
+
+Every tenant table carries `organization_id`, first in its primary key and unique constraints, so
+the data can later be distributed by organisation. `TenantScoped` marks the classes the unit of
+work filters (see store/uow.py). The migrations, not `create_all`, build the real database.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    PrimaryKeyConstraint,
+    Boolean,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import JSONType, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TenantScoped:
+    """Mixin: rows belong to exactly one organisation; the unit of work filters and stamps it."""
+
+    # First column of every primary key (see the PrimaryKeyConstraint of each table).
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    settings: Mapped[dict] = mapped_column(JSONType, default=dict)
+    data_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    limits: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(TenantScoped, Base):
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="developer")
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "email", name="uq_users_org_email"),
+        UniqueConstraint("organization_id", "external_id", name="uq_users_org_external_id"),
+    )
+
+
+class Team(TenantScoped, Base):
+    __tablename__ = "teams"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "slug", name="uq_teams_org_slug"),
+    )
+
+
+class TeamMembership(TenantScoped, Base):
+    __tablename__ = "team_memberships"
+    team_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Composite foreign keys: a membership can only join a team and a user of its own organisation.
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "team_id", "user_id"),
+        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["organization_id", "user_id"], ["users.organization_id", "users.id"], ondelete="CASCADE"),
+    )
+
+
+class Project(TenantScoped, Base):
+    __tablename__ = "projects"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    repository_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "name", name="uq_projects_org_name"),
+        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"]),
+    )
+
+
+class ApiKey(TenantScoped, Base):
+    __tablename__ = "api_keys"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list] = mapped_column(JSONType, default=list)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # `prefix` is unique across organisations on purpose: a key is looked up by its prefix before
+    # its organisation is known (see auth.py).
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        ForeignKeyConstraint(["organization_id", "user_id"], ["users.organization_id", "users.id"]),
+    )
+
+
+class AuditLog(TenantScoped, Base):
+    __tablename__ = "audit_log"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        Index("ix_audit_log_org_time", "organization_id", "occurred_at"),
+    )
+
+
+class AgentSession(TenantScoped, Base):
+    """A Claude Code session. Not partitioned: far fewer rows than events, and it is updated
+    (ended) by id, which a partition key would make awkward."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+    attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        Index("ix_sessions_org_started", "organization_id", "started_at"),
+    )
+
+
+EVENT_KINDS = (
+    "tool_execution", "agent_invocation", "command", "task", "productivity_metric",
+    "token_usage", "code_change", "prompt", "api_request", "api_error", "other",
+)
+
+
+class MetricEvent(TenantScoped, Base):
+    """Every time-series fact in one narrow table, discriminated by `kind`.
+
+    One table keeps the ingestion path a single bulk insert (COPY) and dashboard queries a single
+    range scan on (organization_id, kind, occurred_at); the common measures are real columns so
+    aggregation never has to open the JSON. Range-partitioned by month on PostgreSQL.
+    """
+
+    __tablename__ = "metric_events"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    session_id: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    output_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    cache_read_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    cache_write_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    lines_added: Mapped[int | None] = mapped_column(Integer)
+    lines_removed: Mapped[int | None] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(100))
+    attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    __table_args__ = (
+        # The partition key must be in the primary key on PostgreSQL.
+        PrimaryKeyConstraint("organization_id", "occurred_at", "id"),
+        Index("ix_metric_events_org_kind_time", "organization_id", "kind", "occurred_at"),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
+    )
+
+
+class EventKey(TenantScoped, Base):
+    """The dedup index: one row per (organisation, dedup key).
+
+    PostgreSQL cannot enforce a unique constraint on a partitioned table unless it contains the
+    partition key, and the same fact may reach us from two sources with slightly different
+    timestamps (OTLP vs transcript), so uniqueness lives here, not on metric_events."""
+
+    __tablename__ = "event_keys"
+    dedup_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (PrimaryKeyConstraint("organization_id", "dedup_key"),)
+
+
+TENANT_TABLES = [
+    cls.__tablename__ for cls in (User, Team, TeamMembership, Project, ApiKey, AuditLog, AgentSession, MetricEvent, EventKey)
+]
+PARTITIONED_TABLES = ["metric_events"]

@@ -1,0 +1,40 @@
+"""Small validators shared by services; each raises Invalid naming the field."""
+from __future__ import annotations
+
+import re
+
+from .errors import Invalid
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def slug(value: str, field: str = "slug") -> str:
+    value = (value or "").strip().lower()
+    if not SLUG_RE.match(value):
+        raise Invalid(f"{field}: use 2-64 lowercase letters, digits and inner hyphens (got {value!r})", field=field)
+    return value
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "x"
+
+
+def email(value: str, field: str = "email") -> str:
+    value = (value or "").strip()
+    if len(value) > 320 or not EMAIL_RE.match(value):
+        raise Invalid(f"{field}: not a valid e-mail address (got {value!r})", field=field)
+    return value.lower()
+
+
+def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise Invalid(f"{field}: must be one of {', '.join(allowed)} (got {value!r})", field=field)
+    return value
+
+
+def non_empty(value: str, field: str, max_length: int = 200) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > max_length:
+        raise Invalid(f"{field}: must be 1-{max_length} characters", field=field)
+    return value

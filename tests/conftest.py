@@ -1,0 +1,150 @@
+"""Fixtures: databases built by running the migrations, on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests need FORTIUM_TEST_POSTGRES_URL (a superuser/owner URL, e.g.
+postgresql://postgres@127.0.0.1:5432/test). They create a throw-away database per test session,
+migrate it as the owner, and connect the service as the non-owner application role, so RLS is
+really in force. Without the variable they skip with that reason; with
+FORTIUM_TEST_REQUIRE_POSTGRES=1 (CI) a missing server is an error instead.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from fortium_metrics import orgs, users
+from fortium_metrics.principal import Principal
+from fortium_metrics.store import migrate
+from fortium_metrics.store.engine import create_engine
+from fortium_metrics.store.uow import Store
+
+APP_ROLE = "fortium_app"
+PG_ENV = "FORTIUM_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("FORTIUM_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(f"{PG_ENV} is required in CI but not set")
+        pytest.skip(f"PostgreSQL not configured: set {PG_ENV}=postgresql://USER@HOST:PORT/DB to run")
+    return url
+
+
+def _plain(url) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresDatabases:
+    """Creates and drops throw-away databases on the configured server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin = make_url(admin_url)
+        self.created: list[str] = []
+
+    def _exec(self, sql: str) -> None:
+        with psycopg.connect(_plain(self.admin), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self) -> str:
+        name = f"fortium_test_{uuid.uuid4().hex[:10]}"
+        self._exec(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return _plain(self.admin.set(database=name))
+
+    def app_url(self, owner_url: str) -> str:
+        return _plain(make_url(owner_url).set(username=APP_ROLE, password=None))
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    dbs = PostgresDatabases(postgres_admin_url())
+    try:
+        psycopg.connect(_plain(dbs.admin), connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        if os.environ.get("FORTIUM_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL at {PG_ENV} is unreachable: {error}")
+        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {error}")
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_databases) -> tuple[str, str]:
+    """(owner URL, app-role URL) of one database migrated to head, shared by the session.
+    Tests stay independent by creating their own organisations."""
+    owner = pg_databases.create()
+    migrate.upgrade(owner, "head", APP_ROLE)
+    return owner, pg_databases.app_url(owner)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "fortium.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str  # what the service connects with
+    owner_url: str  # what the migrations run with
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request, tmp_path) -> Backend:
+    if request.param == "sqlite":
+        path = tmp_path / "fortium.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return Backend("sqlite", f"sqlite:///{path}", f"sqlite:///{path}")
+    owner, app = request.getfixturevalue("pg_migrated")
+    return Backend("postgres", app, owner)
+
+
+@pytest.fixture
+async def store(backend):
+    store = Store(create_engine(backend.url))
+    yield store
+    await store.dispose()
+
+
+@dataclass
+class People:
+    org_a: uuid.UUID
+    org_b: uuid.UUID
+    alice: Principal  # org A admin
+    bob: Principal  # org A developer
+    charlie: Principal  # org B developer
+
+
+def unique_slug(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def people(store) -> People:
+    async with store.unit_of_work(Principal.system("test")) as uow:
+        a = await orgs.create_organization(uow, "Org A", unique_slug("org-a"))
+        b = await orgs.create_organization(uow, "Org B", unique_slug("org-b"))
+    found = {}
+    for org, email, role in ((a, "alice@a.test", "admin"), (a, "bob@a.test", "developer"), (b, "charlie@b.test", "developer")):
+        async with store.unit_of_work(Principal.org_admin(org.id)) as uow:
+            user = await users.create_user(uow, email, email.split("@")[0].title(), role)
+        found[email] = Principal(org.id, user.id, role, frozenset({"ingest", "read"}), "user", email)
+    return People(a.id, b.id, found["alice@a.test"], found["bob@a.test"], found["charlie@b.test"])
