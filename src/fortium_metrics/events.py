@@ -1,0 +1,127 @@
+"""Typed, validated events: the one input vocabulary of every entry point (MCP, REST, hooks,
+OTLP, importers). A `type` field selects the model; unknown fields are refused, so a typo is an
+error that names the field instead of a silently lost value."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Duration = Annotated[float, Field(ge=0, le=86_400_000, description="Milliseconds.")]
+Tokens = Annotated[int, Field(ge=0, le=10**10)]
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=160)] | None = Field(
+        None, description="Client id for idempotency: an event re-sent with the same id counts once. "
+        "Without it, a key is derived from the event's content.")
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(timezone.utc),
+                                description="When it happened (ISO 8601; no offset means UTC).")
+    session_id: Annotated[str, Field(max_length=128)] | None = None
+    user: Annotated[str, Field(max_length=320)] | None = Field(
+        None, description="User id, e-mail or external id, inside the caller's organisation. "
+        "Default: the API key's user.")
+    team: Annotated[str, Field(max_length=64)] | None = Field(None, description="Team slug or id.")
+    project: Annotated[str, Field(max_length=200)] | None = Field(None, description="Project name or id.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Anything else, kept as JSON.")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class SessionStart(EventBase):
+    type: Literal["session_start"]
+    session_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class SessionEnd(EventBase):
+    type: Literal["session_end"]
+    session_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ToolExecution(EventBase):
+    type: Literal["tool_execution"]
+    tool_name: Name
+    duration_ms: Duration | None = None
+    success: bool = True
+    error: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class AgentInvocation(EventBase):
+    type: Literal["agent_invocation"]
+    agent_name: Name
+    duration_ms: Duration | None = None
+    success: bool = True
+    input_tokens: Tokens | None = None
+    output_tokens: Tokens | None = None
+
+
+class CommandExecution(EventBase):
+    type: Literal["command"]
+    command_name: Name
+    duration_ms: Duration | None = None
+    success: bool = True
+    error: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class TaskEvent(EventBase):
+    type: Literal["task"]
+    task_name: Name
+    status: Literal["started", "completed", "failed", "cancelled"] = "completed"
+    duration_ms: Duration | None = None
+
+
+class ProductivityMetric(EventBase):
+    type: Literal["productivity_metric"]
+    metric: Name = Field(description="e.g. commands_per_hour, productivity_score, error_rate.")
+    value: float
+    unit: Annotated[str, Field(max_length=50)] | None = None
+
+
+class TokenUsage(EventBase):
+    type: Literal["token_usage"]
+    model: Annotated[str, Field(max_length=100)] | None = None
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cache_read_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
+    cost_usd: Annotated[float, Field(ge=0)] | None = None
+
+
+class CodeChange(EventBase):
+    type: Literal["code_change"]
+    lines_added: Annotated[int, Field(ge=0)] = 0
+    lines_removed: Annotated[int, Field(ge=0)] = 0
+    commit: Annotated[str, Field(max_length=100)] | None = None
+    pull_request: Annotated[str, Field(max_length=200)] | None = None
+    language: Annotated[str, Field(max_length=50)] | None = None
+
+
+Event = Annotated[
+    Union[SessionStart, SessionEnd, ToolExecution, AgentInvocation, CommandExecution, TaskEvent,
+          ProductivityMetric, TokenUsage, CodeChange],
+    Field(discriminator="type"),
+]
+EVENT_MODELS: dict[str, type[EventBase]] = {
+    m.model_fields["type"].annotation.__args__[0]: m
+    for m in (SessionStart, SessionEnd, ToolExecution, AgentInvocation, CommandExecution, TaskEvent,
+              ProductivityMetric, TokenUsage, CodeChange)
+}
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def dedup_key(event: EventBase) -> str:
+    """`id:<client id>` or `h:<hash of the content>`; ≤ 200 characters either way."""
+    if event.event_id:
+        return f"id:{event.event_id}"
+    payload = event.model_dump(mode="json", exclude={"event_id"})
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"h:{digest[:40]}"

@@ -1,0 +1,251 @@
+"""Recording events: the one code path behind MCP tools, REST, hooks, OTLP and importers.
+
+`record_events(ingestor, principal, items, source)` validates each item (errors name the index,
+the field and the reason), hands the valid ones to the `Ingestor`, and returns once they are
+committed: an acknowledgement is durable. Re-sent events count once (dedup key per event).
+
+The `Ingestor` does group commit: callers queue their events; one writer task drains whatever is
+queued and writes it in one transaction per organisation (bulk insert, COPY on PostgreSQL). While
+one transaction commits, the next requests accumulate, so throughput grows with concurrency
+without any added wait.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from .errors import Forbidden, Invalid
+from .events import EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
+from .principal import Principal
+from .resolve import Resolver
+from .store.event_writer import write_events
+from .store.models import AgentSession, MetricEvent, new_id
+from .store.uow import Store, UnitOfWork
+
+MAX_BATCH = 5000
+
+
+class ItemError(BaseModel):
+    index: int
+    field: str | None = None
+    message: str
+
+
+class IngestResult(BaseModel):
+    accepted: int = Field(0, description="Stored now.")
+    duplicates: int = Field(0, description="Already stored before (same dedup key); counted once.")
+    rejected: int = Field(0, description="Invalid; see errors.")
+    errors: list[ItemError] = Field(default_factory=list)
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Forbidden(f"this credential lacks the {scope!r} scope")
+
+
+def parse_items(items: list[Any]) -> tuple[list[tuple[int, EventBase]], list[ItemError]]:
+    valid, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, event_adapter.validate_python(item)))
+        except ValidationError as error:
+            errors.extend(_item_errors(index, item, error))
+    return valid, errors
+
+
+def _item_errors(index: int, item: Any, error: ValidationError) -> list[ItemError]:
+    found = []
+    tag = item.get("type") if isinstance(item, dict) else None
+    for detail in error.errors():
+        loc = [str(p) for p in detail["loc"]]
+        if loc and loc[0] == tag:  # the discriminator value pydantic puts first
+            loc = loc[1:]
+        name = ".".join(loc) or ("type" if detail["type"].startswith("union_tag") else None)
+        message = detail["msg"]
+        if detail["type"] == "union_tag_invalid":
+            message = f"unknown event type {tag!r}"
+        found.append(ItemError(index=index, field=name, message=f"{name}: {message}" if name else message))
+    return found
+
+
+async def record_events(ingestor: "Ingestor", principal: Principal, items: list[Any], source: str) -> IngestResult:
+    require_scope(principal, "ingest")
+    if len(items) > MAX_BATCH:
+        raise Invalid(f"events: at most {MAX_BATCH} events per call (got {len(items)})", field="events")
+    valid, errors = parse_items(items)
+    result = await ingestor.submit(principal, valid, source) if valid else IngestResult()
+    result.errors = sorted(errors + result.errors, key=lambda e: e.index)
+    result.rejected = len({e.index for e in result.errors})
+    return result
+
+
+@dataclass
+class _Pending:
+    principal: Principal
+    events: list[tuple[int, EventBase]]
+    source: str
+    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Ingestor:
+    """Group commit. One per process (built by the app/CLI factories); `close()` drains it."""
+
+    def __init__(self, store: Store, max_rows_per_transaction: int = 20_000) -> None:
+        self.store = store
+        self.max_rows = max_rows_per_transaction
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task | None = None
+
+    async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str) -> IngestResult:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name="fortium-ingest-writer")
+        pending = _Pending(principal, events, source)
+        self._queue.put_nowait(pending)
+        return await pending.future
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            self._writer = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            rows = len(batch[0].events)
+            while not self._queue.empty() and rows < self.max_rows:
+                batch.append(self._queue.get_nowait())
+                rows += len(batch[-1].events)
+            by_org: dict[uuid.UUID, list[_Pending]] = defaultdict(list)
+            for pending in batch:
+                by_org[pending.principal.organization_id].append(pending)
+            for org, group in by_org.items():
+                await self._write_group(org, group)
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _write_group(self, org: uuid.UUID, group: list[_Pending]) -> None:
+        try:
+            async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
+                results = await _write(uow, group)
+        except Exception as error:  # the transaction rolled back: nothing of this group is stored
+            for pending in group:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            return
+        for pending, result in zip(group, results):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+
+async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
+    resolver = Resolver(uow)
+    results = [IngestResult() for _ in group]
+    rows: list[dict] = []
+    owners: list[int] = []  # which pending request each row came from
+    seen: set[str] = set()
+    for position, pending in enumerate(group):
+        for index, event in pending.events:
+            try:
+                ids = await _resolve(resolver, pending.principal, event)
+            except Invalid as error:
+                results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
+                continue
+            if isinstance(event, (SessionStart, SessionEnd)):
+                stored = await _record_session(uow, event, ids, pending.source)
+                _count(results[position], stored)
+                continue
+            row = _row(uow.principal.organization_id, event, ids, pending.source)
+            if row["dedup_key"] in seen:  # the same event twice in this transaction
+                results[position].duplicates += 1
+                continue
+            seen.add(row["dedup_key"])
+            rows.append(row)
+            owners.append(position)
+    fresh = await write_events(uow, rows)
+    for row, position in zip(rows, owners):
+        _count(results[position], row["dedup_key"] in fresh)
+    return results
+
+
+def _count(result: IngestResult, stored: bool) -> None:
+    if stored:
+        result.accepted += 1
+    else:
+        result.duplicates += 1
+
+
+async def _resolve(resolver: Resolver, principal: Principal, event: EventBase) -> dict[str, uuid.UUID | None]:
+    may_name_others = principal.user_id is None or "admin" in principal.scopes
+    user_id = await resolver.user(event.user, principal.user_id, may_name_others)
+    team_id = await resolver.team(event.team)
+    project_id = await resolver.project(event.project, team_id)
+    return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
+
+
+async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids: dict, source: str) -> bool:
+    """Sessions are idempotent by id: a second start, or a second end, is a duplicate."""
+    session = await uow.session.get(AgentSession, (uow.principal.organization_id, event.session_id))
+    if isinstance(event, SessionStart):
+        if session is not None:
+            if session.started_at <= event.timestamp:
+                return False
+            session.started_at = event.timestamp  # an end arrived first; the real start is earlier
+            return True
+        dialect_insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+        statement = dialect_insert(AgentSession).on_conflict_do_nothing()
+        await uow.session.execute(statement, [{
+            "id": event.session_id, "started_at": event.timestamp, "source": source,
+            "attributes": event.attributes, **ids}])
+        return True
+    if session is None:
+        uow.session.add(AgentSession(id=event.session_id, started_at=event.timestamp, ended_at=event.timestamp,
+                                     source=source, attributes=event.attributes, **ids))
+        return True
+    if session.ended_at is not None:
+        return False
+    session.ended_at = event.timestamp
+    session.attributes = {**(session.attributes or {}), **event.attributes}
+    return True
+
+
+# Per type: (kind, name field, {event field: column}); leftovers go to `attributes`.
+_MAPPING: dict[str, tuple[str, str | None, dict[str, str]]] = {
+    "tool_execution": ("tool_execution", "tool_name", {"duration_ms": "duration_ms", "success": "success"}),
+    "agent_invocation": ("agent_invocation", "agent_name", {"duration_ms": "duration_ms", "success": "success",
+                                                            "input_tokens": "input_tokens", "output_tokens": "output_tokens"}),
+    "command": ("command", "command_name", {"duration_ms": "duration_ms", "success": "success"}),
+    "task": ("task", "task_name", {"duration_ms": "duration_ms"}),
+    "productivity_metric": ("productivity_metric", "metric", {"value": "value"}),
+    "token_usage": ("token_usage", "model", {"model": "model", "input_tokens": "input_tokens", "output_tokens": "output_tokens",
+                                             "cache_read_tokens": "cache_read_tokens",
+                                             "cache_write_tokens": "cache_write_tokens", "cost_usd": "cost_usd"}),
+    "code_change": ("code_change", "language", {"lines_added": "lines_added", "lines_removed": "lines_removed"}),
+}
+_EMPTY_ROW = dict.fromkeys(c.name for c in MetricEvent.__table__.columns)
+_COMMON = {"type", "event_id", "timestamp", "session_id", "user", "team", "project", "attributes"}
+
+
+def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
+    kind, name_field, columns = _MAPPING[event.type]
+    data = event.__dict__
+    row: dict[str, Any] = {
+        **_EMPTY_ROW,
+        "organization_id": org, "id": new_id(), "occurred_at": event.timestamp, "kind": kind,
+        "name": data.get(name_field) if name_field else None, "session_id": event.session_id,
+        "source": source, "dedup_key": dedup_key(event), **ids,
+    }
+    for field_name, column in columns.items():
+        row[column] = data[field_name]
+    extras = {k: v for k, v in data.items() if k not in _COMMON and k not in columns and k != name_field and v is not None}
+    if event.type == "task":
+        row["success"] = data["status"] == "completed"
+    row["attributes"] = {**event.attributes, **extras} if extras else event.attributes
+    return row

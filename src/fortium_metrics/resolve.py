@@ -1,0 +1,94 @@
+"""Resolves the user, team and project an event names, inside the caller's organisation.
+
+Unknown users: the organisation setting `unknown_users` decides — `create` (default: a developer
+is created just in time, keyed by e-mail or external id, so a new laptop's data is never lost) or
+`reject` (the item is rejected naming the field). Unknown projects are created (Claude Code names
+them by repository); unknown teams are rejected (teams are an administrative choice).
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import or_, select
+
+from . import validation
+from .errors import Invalid
+from .store.models import Organization, Project, Team, User
+from .store.uow import UnitOfWork
+
+
+def _as_uuid(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+class Resolver:
+    """One per transaction; caches lookups so a batch of 5,000 events costs a few queries."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._users: dict[str, uuid.UUID] = {}
+        self._teams: dict[str, uuid.UUID] = {}
+        self._projects: dict[str, uuid.UUID] = {}
+        self._policy: str | None = None
+
+    async def _unknown_user_policy(self) -> str:
+        if self._policy is None:
+            org = await self.uow.session.scalar(select(Organization))
+            self._policy = (org.settings or {}).get("unknown_users", "create") if org else "create"
+        return self._policy
+
+    async def user(self, ref: str | None, default: uuid.UUID | None, may_name_others: bool) -> uuid.UUID | None:
+        if ref is None:
+            return default
+        if ref not in self._users:
+            self._users[ref] = await self._find_or_create_user(ref)
+        found = self._users[ref]
+        if default is not None and found != default and not may_name_others:
+            raise Invalid("user: this API key records for its own user only", field="user")
+        return found
+
+    async def _find_or_create_user(self, ref: str) -> uuid.UUID:
+        as_id = _as_uuid(ref)
+        condition = User.id == as_id if as_id else or_(User.email == ref.lower(), User.external_id == ref)
+        found = await self.uow.session.scalar(select(User.id).where(condition))
+        if found:
+            return found
+        if as_id or await self._unknown_user_policy() == "reject":
+            raise Invalid(f"user: no user {ref!r} in this organisation", field="user")
+        is_email = validation.EMAIL_RE.match(ref) is not None
+        user = User(email=ref.lower() if is_email else f"{validation.slugify(ref)}@external.invalid",
+                    external_id=None if is_email else ref, name=ref, role="developer", active=True)
+        self.uow.session.add(user)
+        await self.uow.session.flush()
+        return user.id
+
+    async def team(self, ref: str | None) -> uuid.UUID | None:
+        if ref is None:
+            return None
+        if ref not in self._teams:
+            as_id = _as_uuid(ref)
+            found = await self.uow.session.scalar(select(Team.id).where(Team.id == as_id if as_id else Team.slug == ref))
+            if found is None:
+                raise Invalid(f"team: no team {ref!r} in this organisation", field="team")
+            self._teams[ref] = found
+        return self._teams[ref]
+
+    async def project(self, ref: str | None, team_id: uuid.UUID | None) -> uuid.UUID | None:
+        if ref is None:
+            return None
+        if ref not in self._projects:
+            as_id = _as_uuid(ref)
+            found = await self.uow.session.scalar(
+                select(Project.id).where(Project.id == as_id if as_id else Project.name == ref))
+            if found is None:
+                if as_id:
+                    raise Invalid(f"project: no project {ref!r} in this organisation", field="project")
+                project = Project(name=ref, team_id=team_id, status="active")
+                self.uow.session.add(project)
+                await self.uow.session.flush()
+                found = project.id
+            self._projects[ref] = found
+        return self._projects[ref]

@@ -1,0 +1,176 @@
+"""The ingestion service: validation, dedup, durability, sessions, resolution, tenancy."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from fortium_metrics import orgs, teams
+from fortium_metrics.errors import Forbidden, Invalid
+from fortium_metrics.ingest import MAX_BATCH, Ingestor, record_events
+from fortium_metrics.principal import Principal
+from fortium_metrics.store.models import AgentSession, MetricEvent, Organization, Project, User
+
+pytestmark = pytest.mark.anyio
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def ingestor(store):
+    ingestor = Ingestor(store)
+    yield ingestor
+    await ingestor.close()
+
+
+def tool(i: int, **extra) -> dict:
+    return {"type": "tool_execution", "tool_name": "Read", "duration_ms": i, "timestamp": (T0 + timedelta(seconds=i)).isoformat(), **extra}
+
+
+async def count(store, principal, kind=None) -> int:
+    async with store.unit_of_work(principal) as uow:
+        query = select(func.count()).select_from(MetricEvent)
+        if kind:
+            query = query.where(MetricEvent.kind == kind)
+        return await uow.session.scalar(query)
+
+
+async def test_every_event_type_is_stored(store, ingestor, people):
+    items = [
+        {"type": "session_start", "session_id": "s1", "timestamp": T0.isoformat()},
+        tool(1, session_id="s1"),
+        {"type": "agent_invocation", "agent_name": "code-reviewer", "duration_ms": 900, "input_tokens": 10, "output_tokens": 5},
+        {"type": "command", "command_name": "/review", "duration_ms": 50, "success": False, "error": "boom"},
+        {"type": "task", "task_name": "write tests", "status": "completed"},
+        {"type": "productivity_metric", "metric": "productivity_score", "value": 7.5},
+        {"type": "token_usage", "model": "claude-sonnet-4-5", "input_tokens": 100, "output_tokens": 20, "cost_usd": 0.01},
+        {"type": "code_change", "lines_added": 12, "lines_removed": 3, "commit": "abc123"},
+        {"type": "session_end", "session_id": "s1", "timestamp": (T0 + timedelta(hours=1)).isoformat()},
+    ]
+    result = await record_events(ingestor, people.bob, items, "test")
+    assert (result.accepted, result.duplicates, result.rejected) == (9, 0, 0)
+    async with store.unit_of_work(people.bob) as uow:
+        kinds = dict((await uow.session.execute(select(MetricEvent.kind, func.count()).group_by(MetricEvent.kind))).all())
+        session = await uow.session.scalar(select(AgentSession))
+        command = await uow.session.scalar(select(MetricEvent).where(MetricEvent.kind == "command"))
+    assert kinds == {"tool_execution": 1, "agent_invocation": 1, "command": 1, "task": 1,
+                     "productivity_metric": 1, "token_usage": 1, "code_change": 1}
+    assert session.ended_at - session.started_at == timedelta(hours=1)
+    assert session.user_id == people.bob.user_id
+    assert (command.success, command.attributes["error"], command.user_id) == (False, "boom", people.bob.user_id)
+
+
+async def test_resending_counts_once(store, ingestor, people):
+    items = [tool(i) for i in range(10)] + [tool(99, event_id="client-1")]
+    first = await record_events(ingestor, people.alice, items, "test")
+    again = await record_events(ingestor, people.alice, items + [tool(100)], "test")
+    assert (first.accepted, first.duplicates) == (11, 0)
+    assert (again.accepted, again.duplicates) == (1, 11)
+    assert await count(store, people.alice) == 12
+    # Same client id, different content: still the same event.
+    renamed = await record_events(ingestor, people.alice, [tool(5, event_id="client-1", tool_name="Edit")], "test")
+    assert renamed.duplicates == 1
+
+
+async def test_the_same_event_twice_in_one_batch_counts_once(ingestor, people, store):
+    result = await record_events(ingestor, people.alice, [tool(1), tool(1)], "test")
+    assert (result.accepted, result.duplicates) == (1, 1)
+
+
+async def test_concurrent_requests_are_group_committed_and_all_acknowledged(store, ingestor, people):
+    results = await asyncio.gather(*[
+        record_events(ingestor, people.alice, [tool(i * 100 + j) for j in range(20)], "test") for i in range(25)])
+    assert sum(r.accepted for r in results) == 500
+    assert await count(store, people.alice) == 500
+
+
+async def test_bad_items_are_reported_by_index_and_good_ones_kept(store, ingestor, people):
+    items = [
+        tool(1),
+        {"type": "tool_execution", "duration_ms": "slow"},
+        {"type": "no_such_type"},
+        "not an object",
+        tool(2, bogus=True),
+        {"type": "tool_execution", "tool_name": "Read", "duration_ms": -5},
+        tool(3),
+    ]
+    result = await record_events(ingestor, people.alice, items, "test")
+    assert (result.accepted, result.rejected) == (2, 5)
+    by_index = {}
+    for error in result.errors:
+        by_index.setdefault(error.index, []).append(error)
+    assert sorted(by_index) == [1, 2, 3, 4, 5]
+    fields = {e.field for e in by_index[1]}
+    assert {"tool_name", "duration_ms"} <= fields
+    assert "unknown event type 'no_such_type'" in by_index[2][0].message
+    assert by_index[4][0].field == "bogus"
+    assert "greater than or equal to 0" in by_index[5][0].message
+    assert await count(store, people.alice) == 2
+
+
+async def test_oversized_batch_is_refused_whole(ingestor, people):
+    with pytest.raises(Invalid, match=f"at most {MAX_BATCH}"):
+        await record_events(ingestor, people.alice, [tool(i) for i in range(MAX_BATCH + 1)], "test")
+
+
+async def test_ingest_needs_the_ingest_scope(ingestor, people):
+    reader = Principal(people.org_a, people.bob.user_id, "developer", frozenset({"read"}), "api_key")
+    with pytest.raises(Forbidden):
+        await record_events(ingestor, reader, [tool(1)], "test")
+
+
+async def test_users_are_resolved_by_email_and_unknown_ones_created(store, ingestor, people):
+    org_key = Principal(people.org_a, None, "admin", frozenset({"ingest", "admin"}), "api_key")
+    result = await record_events(ingestor, org_key, [tool(1, user="alice@a.test"), tool(2, user="newbie@a.test"),
+                                                     tool(3, user="gh:octocat")], "test")
+    assert result.accepted == 3
+    async with store.unit_of_work(people.alice) as uow:
+        emails = set(await uow.session.scalars(select(User.email)))
+        owners = set(await uow.session.scalars(select(MetricEvent.user_id)))
+    assert {"alice@a.test", "newbie@a.test"} <= emails and len(owners) == 3
+
+
+async def test_unknown_users_are_rejected_when_the_organisation_says_so(store, ingestor, people):
+    async with store.unit_of_work(people.alice) as uow:
+        org = await uow.session.scalar(select(Organization))
+        org.settings = {"unknown_users": "reject"}
+    org_key = Principal(people.org_a, None, "admin", frozenset({"ingest"}), "api_key")
+    result = await record_events(ingestor, org_key, [tool(1, user="stranger@a.test"), tool(2, user="bob@a.test")], "test")
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.errors[0].field == "user" and result.errors[0].index == 0
+
+
+async def test_a_users_key_cannot_record_for_someone_else(ingestor, people):
+    result = await record_events(ingestor, people.bob, [tool(1, user="alice@a.test")], "test")
+    assert result.rejected == 1 and "own user" in result.errors[0].message
+
+
+async def test_teams_must_exist_and_projects_are_created(store, ingestor, people):
+    async with store.unit_of_work(people.alice) as uow:
+        await teams.create_team(uow, "Platform")
+    result = await record_events(ingestor, people.alice, [tool(1, team="platform", project="repo-x"), tool(2, team="nope")], "test")
+    assert (result.accepted, result.rejected) == (1, 1) and result.errors[0].field == "team"
+    async with store.unit_of_work(people.alice) as uow:
+        assert await uow.session.scalar(select(Project.name)) == "repo-x"
+
+
+async def test_charlie_cannot_record_into_org_a_or_see_it(store, ingestor, people):
+    await record_events(ingestor, people.alice, [tool(1), tool(2)], "test")
+    result = await record_events(ingestor, people.charlie, [tool(1, team="platform")], "test")
+    assert result.rejected == 1  # org A's teams do not exist for Charlie
+    await record_events(ingestor, people.charlie, [tool(1)], "test")
+    assert await count(store, people.charlie) == 1
+    assert await count(store, people.alice) == 2
+
+
+async def test_sessions_are_idempotent(store, ingestor, people):
+    start = {"type": "session_start", "session_id": "s9", "timestamp": T0.isoformat()}
+    end = {"type": "session_end", "session_id": "s9", "timestamp": (T0 + timedelta(minutes=5)).isoformat()}
+    assert (await record_events(ingestor, people.bob, [end], "t")).accepted == 1  # end first: out of order
+    assert (await record_events(ingestor, people.bob, [start], "t")).accepted == 1
+    again = await record_events(ingestor, people.bob, [start, end], "t")
+    assert again.duplicates == 2
+    async with store.unit_of_work(people.bob) as uow:
+        session = await uow.session.scalar(select(AgentSession))
+    assert (session.started_at, session.ended_at) == (T0, T0 + timedelta(minutes=5))
