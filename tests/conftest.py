@@ -148,3 +148,39 @@ async def people(store) -> People:
             user = await users.create_user(uow, email, email.split("@")[0].title(), role)
         found[email] = Principal(org.id, user.id, role, frozenset({"ingest", "read"}), "user", email)
     return People(a.id, b.id, found["alice@a.test"], found["bob@a.test"], found["charlie@b.test"])
+
+
+@pytest.fixture
+async def keys(store, people) -> dict[str, str]:
+    """API key secrets (scopes ingest+read) bound to alice, bob and charlie."""
+    from fortium_metrics import apikeys
+
+    made = {}
+    for who, principal in (("alice", people.alice), ("bob", people.bob), ("charlie", people.charlie)):
+        async with store.unit_of_work(principal) as uow:
+            made[who] = (await apikeys.create_api_key(uow, who, ["ingest", "read"], principal.label)).secret
+    return made
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+async def app(store, backend, tmp_path):
+    """A fresh app on the test's store, its lifespan running in the test's event loop."""
+    from fortium_metrics.app import create_app
+    from fortium_metrics.config import load_settings
+
+    app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data"), store=store)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def api(app):
+    """An httpx client calling the app in-process (same event loop as the store)."""
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client

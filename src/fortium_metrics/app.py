@@ -1,4 +1,8 @@
-"""create_app(settings) -> Starlette. The lifespan owns the engine (and later scheduler, MCP)."""
+"""create_app(settings) -> Starlette: dashboard, health, REST API and MCP over HTTP in one app.
+
+The lifespan owns what runs: the MCP session manager, the scheduler, the ingestion writer and the
+engine. Nothing is built at import time, so tests make a fresh app per case.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -8,34 +12,41 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from .config import Settings
-from .scheduler import build_scheduler
+from .context import AppContext
 from .errors import DomainError
-from .store.engine import create_engine
+from .mcp.http import mcp_http
+from .scheduler import build_scheduler
 from .store.uow import Store
 from .web import pages
+from .web.api import api_routes
+from .web.auth import ApiKeyVerifier, auth_middleware
 from .web.errors import domain_error_handler
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
-    """A fresh app per call: tests build one per case. A given `store` is used and not disposed."""
+    """A given `store` is used and left open (tests share one); otherwise the app owns its own."""
+    ctx = AppContext.build(settings, store)
+    verifier = ApiKeyVerifier(ctx.store)
+    mcp_routes, mcp_lifespan = mcp_http(ctx, verifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = store is None
-        app.state.store = store or Store(create_engine(settings.effective_database_url))
-        scheduler = build_scheduler(settings, app.state.store)
+        scheduler = build_scheduler(settings, ctx.store)
         scheduler.start()
         try:
-            yield
+            async with mcp_lifespan():
+                yield
         finally:
             scheduler.shutdown(wait=False)
-            if owned:
-                await app.state.store.dispose()
+            await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz)],
+        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *mcp_routes],
+        middleware=auth_middleware(verifier),
         exception_handlers={DomainError: domain_error_handler},
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.ctx = ctx
+    app.state.store = ctx.store
     return app

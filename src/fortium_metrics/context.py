@@ -1,0 +1,26 @@
+"""What the adapters (REST, MCP, CLI, jobs) share inside one process. Built by factories."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Settings
+from .ingest import Ingestor
+from .store.engine import create_engine
+from .store.uow import Store
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    store: Store
+    ingestor: Ingestor
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store | None = None) -> "AppContext":
+        store = store or Store(create_engine(settings.effective_database_url))
+        return cls(settings=settings, store=store, ingestor=Ingestor(store))
+
+    async def close(self, dispose_store: bool = True) -> None:
+        await self.ingestor.close()
+        if dispose_store:
+            await self.store.dispose()
