@@ -174,3 +174,31 @@ async def test_sessions_are_idempotent(store, ingestor, people):
     async with store.unit_of_work(people.bob) as uow:
         session = await uow.session.scalar(select(AgentSession))
     assert (session.started_at, session.ended_at) == (T0, T0 + timedelta(minutes=5))
+
+
+async def test_an_api_request_from_two_sources_counts_once(store, ingestor, people):
+    """OTLP and a transcript report the same request with different timestamps and ids."""
+    otlp = {"type": "api_request", "request_id": "req_1", "model": "m", "input_tokens": 5, "output_tokens": 7,
+            "cost_usd": 0.1, "timestamp": T0.isoformat(), "event_id": "otlp-seq-3"}
+    transcript = {**otlp, "timestamp": (T0 + timedelta(milliseconds=850)).isoformat(), "event_id": "line-42",
+                  "cache_write_1h_tokens": 10, "cache_write_5m_tokens": 2}
+    first = await record_events(ingestor, people.alice, [otlp], "otlp")
+    second = await record_events(ingestor, people.alice, [transcript], "transcript")
+    assert (first.accepted, second.duplicates) == (1, 1)
+    async with store.unit_of_work(people.alice) as uow:
+        row = await uow.session.scalar(select(MetricEvent).where(MetricEvent.kind == "api_request"))
+    assert (row.input_tokens, row.output_tokens, row.source) == (5, 7, "otlp")
+
+
+async def test_prompts_keep_only_their_length_and_raw_events_are_kept(store, ingestor, people):
+    result = await record_events(ingestor, people.alice, [
+        {"type": "prompt", "prompt_length": 61},
+        {"type": "prompt", "prompt_length": 3, "text": "secret"},
+        {"type": "raw", "name": "claude_code.mystery", "value": 2, "attributes": {"k": "v"}},
+        {"type": "tool_execution", "tool_name": "post", "success": None},
+    ], "test")
+    assert (result.accepted, result.rejected, result.errors[0].field) == (3, 1, "text")
+    async with store.unit_of_work(people.alice) as uow:
+        rows = {r.kind: r for r in await uow.session.scalars(select(MetricEvent))}
+    assert rows["prompt"].value == 61 and rows["other"].name == "claude_code.mystery"
+    assert rows["tool_execution"].success is None

@@ -51,7 +51,7 @@ class ToolExecution(EventBase):
     type: Literal["tool_execution"]
     tool_name: Name
     duration_ms: Duration | None = None
-    success: bool = True
+    success: bool | None = Field(True, description="None when the outcome is unknown.")
     error: Annotated[str, Field(max_length=10_000)] | None = None
 
 
@@ -59,7 +59,7 @@ class AgentInvocation(EventBase):
     type: Literal["agent_invocation"]
     agent_name: Name
     duration_ms: Duration | None = None
-    success: bool = True
+    success: bool | None = Field(True, description="None when the outcome is unknown.")
     input_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
 
@@ -68,7 +68,7 @@ class CommandExecution(EventBase):
     type: Literal["command"]
     command_name: Name
     duration_ms: Duration | None = None
-    success: bool = True
+    success: bool | None = Field(True, description="None when the outcome is unknown.")
     error: Annotated[str, Field(max_length=10_000)] | None = None
 
 
@@ -105,23 +105,94 @@ class CodeChange(EventBase):
     language: Annotated[str, Field(max_length=50)] | None = None
 
 
+class Prompt(EventBase):
+    """A user prompt. Only its length is kept: prompt text is never stored by default."""
+
+    type: Literal["prompt"]
+    prompt_length: Annotated[int, Field(ge=0)] | None = None
+
+
+class ApiRequest(EventBase):
+    """One model API request with its usage. `request_id` makes it the same event whichever
+    source reports it (OTLP, transcript, hook), so it is counted once."""
+
+    type: Literal["api_request"]
+    request_id: Annotated[str, Field(max_length=160)] | None = None
+    model: Annotated[str, Field(max_length=100)] | None = None
+    agent: Annotated[str, Field(max_length=200)] | None = Field(None, description="Subagent name; None for the main thread.")
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cache_read_tokens: Tokens = 0
+    cache_write_5m_tokens: Tokens = 0
+    cache_write_1h_tokens: Tokens = 0
+    cost_usd: Annotated[float, Field(ge=0)] | None = None
+    duration_ms: Duration | None = None
+
+
+class ApiError(EventBase):
+    type: Literal["api_error"]
+    model: Annotated[str, Field(max_length=100)] | None = None
+    status_code: int | None = None
+    error: Annotated[str, Field(max_length=10_000)] | None = None
+    attempt: int | None = None
+
+
+class ToolDecision(EventBase):
+    type: Literal["tool_decision"]
+    tool_name: Name
+    decision: Literal["accept", "reject"]
+    decision_source: Annotated[str, Field(max_length=100)] | None = None
+
+
+class RawEvent(EventBase):
+    """Anything a source sends that has no model of its own yet; kept, never dropped."""
+
+    type: Literal["raw"]
+    name: Name
+    value: float | None = None
+
+
 Event = Annotated[
     Union[SessionStart, SessionEnd, ToolExecution, AgentInvocation, CommandExecution, TaskEvent,
-          ProductivityMetric, TokenUsage, CodeChange],
+          ProductivityMetric, TokenUsage, CodeChange, Prompt, ApiRequest, ApiError, ToolDecision, RawEvent],
     Field(discriminator="type"),
 ]
 EVENT_MODELS: dict[str, type[EventBase]] = {
     m.model_fields["type"].annotation.__args__[0]: m
     for m in (SessionStart, SessionEnd, ToolExecution, AgentInvocation, CommandExecution, TaskEvent,
-              ProductivityMetric, TokenUsage, CodeChange)
+              ProductivityMetric, TokenUsage, CodeChange, Prompt, ApiRequest, ApiError, ToolDecision, RawEvent)
 }
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def dedup_key(event: EventBase) -> str:
-    """`id:<client id>` or `h:<hash of the content>`; ≤ 200 characters either way."""
+    """`req:<request id>` for API requests (the same request from any source is one event), else
+    `id:<client id>`, else `h:<hash of the content>`; ≤ 200 characters in every case."""
+    if isinstance(event, ApiRequest) and event.request_id:
+        return f"req:{event.request_id}"
     if event.event_id:
         return f"id:{event.event_id}"
     payload = event.model_dump(mode="json", exclude={"event_id"})
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"h:{digest[:40]}"
+
+
+# How each type lands in a metric_events row: (kind, field naming the row, {field: column}).
+# Fields not listed (and not common) are kept in the row's JSON `attributes`.
+_TOKENS = {"input_tokens": "input_tokens", "output_tokens": "output_tokens"}
+COLUMN_MAP: dict[str, tuple[str, str | None, dict[str, str]]] = {
+    "tool_execution": ("tool_execution", "tool_name", {"duration_ms": "duration_ms", "success": "success"}),
+    "agent_invocation": ("agent_invocation", "agent_name", {"duration_ms": "duration_ms", "success": "success", **_TOKENS}),
+    "command": ("command", "command_name", {"duration_ms": "duration_ms", "success": "success"}),
+    "task": ("task", "task_name", {"duration_ms": "duration_ms"}),
+    "productivity_metric": ("productivity_metric", "metric", {"value": "value"}),
+    "token_usage": ("token_usage", "model", {"model": "model", **_TOKENS, "cache_read_tokens": "cache_read_tokens",
+                                             "cache_write_tokens": "cache_write_tokens", "cost_usd": "cost_usd"}),
+    "code_change": ("code_change", "language", {"lines_added": "lines_added", "lines_removed": "lines_removed"}),
+    "prompt": ("prompt", None, {"prompt_length": "value"}),
+    "api_request": ("api_request", "model", {"model": "model", **_TOKENS, "cache_read_tokens": "cache_read_tokens",
+                                             "cost_usd": "cost_usd", "duration_ms": "duration_ms"}),
+    "api_error": ("api_error", "model", {"model": "model"}),
+    "tool_decision": ("tool_decision", "tool_name", {}),
+    "raw": ("other", "name", {"value": "value"}),
+}

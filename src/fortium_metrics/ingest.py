@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .errors import Forbidden, Invalid
-from .events import EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
+from .events import COLUMN_MAP, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
 from .principal import Principal
 from .resolve import Resolver
 from .store.event_writer import write_events
@@ -216,25 +216,12 @@ async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids
     return True
 
 
-# Per type: (kind, name field, {event field: column}); leftovers go to `attributes`.
-_MAPPING: dict[str, tuple[str, str | None, dict[str, str]]] = {
-    "tool_execution": ("tool_execution", "tool_name", {"duration_ms": "duration_ms", "success": "success"}),
-    "agent_invocation": ("agent_invocation", "agent_name", {"duration_ms": "duration_ms", "success": "success",
-                                                            "input_tokens": "input_tokens", "output_tokens": "output_tokens"}),
-    "command": ("command", "command_name", {"duration_ms": "duration_ms", "success": "success"}),
-    "task": ("task", "task_name", {"duration_ms": "duration_ms"}),
-    "productivity_metric": ("productivity_metric", "metric", {"value": "value"}),
-    "token_usage": ("token_usage", "model", {"model": "model", "input_tokens": "input_tokens", "output_tokens": "output_tokens",
-                                             "cache_read_tokens": "cache_read_tokens",
-                                             "cache_write_tokens": "cache_write_tokens", "cost_usd": "cost_usd"}),
-    "code_change": ("code_change", "language", {"lines_added": "lines_added", "lines_removed": "lines_removed"}),
-}
 _EMPTY_ROW = dict.fromkeys(c.name for c in MetricEvent.__table__.columns)
 _COMMON = {"type", "event_id", "timestamp", "session_id", "user", "team", "project", "attributes"}
 
 
 def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
-    kind, name_field, columns = _MAPPING[event.type]
+    kind, name_field, columns = COLUMN_MAP[event.type]
     data = event.__dict__
     row: dict[str, Any] = {
         **_EMPTY_ROW,
@@ -247,5 +234,9 @@ def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
     extras = {k: v for k, v in data.items() if k not in _COMMON and k not in columns and k != name_field and v is not None}
     if event.type == "task":
         row["success"] = data["status"] == "completed"
+    elif event.type == "api_request":
+        row["cache_write_tokens"] = data["cache_write_5m_tokens"] + data["cache_write_1h_tokens"]
+    elif event.type in ("api_error", "tool_decision"):
+        row["success"] = event.type == "tool_decision" and data["decision"] == "accept"
     row["attributes"] = {**event.attributes, **extras} if extras else event.attributes
     return row
