@@ -351,5 +351,13 @@ def config_show(ctx: click.Context) -> None:
             click.echo(f"    # {meaning}")
 
 
+def _register_subcommands() -> None:
+    from .importers.cli import import_group
+
+    main.add_command(import_group)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

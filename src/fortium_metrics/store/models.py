@@ -222,7 +222,47 @@ class EventKey(TenantScoped, Base):
     __table_args__ = (PrimaryKeyConstraint("organization_id", "dedup_key"),)
 
 
+class MigrationStatus(TenantScoped, Base):
+    """One row per imported source file: what was read and stored, and whether it finished, so an
+    interrupted import resumes where it stopped and a repeated one skips finished files."""
+
+    __tablename__ = "migration_status"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    importer: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(1000))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    records_read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "importer", "source", name="uq_migration_status_source"),
+    )
+
+
+class LocalDataMapping(TenantScoped, Base):
+    """Which central user a laptop-local identity (a $USER, a profile e-mail or id) became."""
+
+    __tablename__ = "local_data_mapping"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    importer: Mapped[str] = mapped_column(String(32))
+    local_identity: Mapped[str] = mapped_column(String(400))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        UniqueConstraint("organization_id", "importer", "local_identity", name="uq_local_data_mapping_identity"),
+        ForeignKeyConstraint(["organization_id", "user_id"], ["users.organization_id", "users.id"], ondelete="CASCADE"),
+    )
+
+
 TENANT_TABLES = [
-    cls.__tablename__ for cls in (User, Team, TeamMembership, Project, ApiKey, AuditLog, AgentSession, MetricEvent, EventKey)
+    cls.__tablename__ for cls in (User, Team, TeamMembership, Project, ApiKey, AuditLog, AgentSession, MetricEvent,
+                                  EventKey, MigrationStatus, LocalDataMapping)
 ]
 PARTITIONED_TABLES = ["metric_events"]

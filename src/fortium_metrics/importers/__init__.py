@@ -1,0 +1,1 @@
+"""Importers of historical data: parsers turn files into typed events; the runner stores them."""
