@@ -184,3 +184,39 @@ async def api(app):
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+
+@pytest.fixture
+def live_server(backend, tmp_path):
+    """The real app under uvicorn on 127.0.0.1 (own thread, own event loop, own engine), for
+    clients that need a socket: SDK exporters, MCP transports, subprocesses."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from fortium_metrics.app import create_app
+    from fortium_metrics.config import load_settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = load_settings(database_url=backend.url, data_dir=tmp_path / "live", port=port)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}", app)
+    server.should_exit = True
+    thread.join(timeout=30)

@@ -18,6 +18,12 @@ class Invalid(DomainError):
     code, status = "invalid", 422
 
 
+class BadRequest(DomainError):
+    """Malformed input where the protocol wants 400 (OTLP), not 422."""
+
+    code, status = "bad_request", 400
+
+
 class NotFound(DomainError):
     code, status = "not_found", 404
 

@@ -75,12 +75,15 @@ def _item_errors(index: int, item: Any, error: ValidationError) -> list[ItemErro
     return found
 
 
-async def record_events(ingestor: "Ingestor", principal: Principal, items: list[Any], source: str) -> IngestResult:
+async def record_events(ingestor: "Ingestor", principal: Principal, items: list[Any], source: str,
+                        *, strict_teams: bool = True) -> IngestResult:
+    """`strict_teams=False` for sources whose team is a free-form label (OTLP resource attributes,
+    hooks): an unknown team is then kept as a label instead of rejecting the event."""
     require_scope(principal, "ingest")
     if len(items) > MAX_BATCH:
         raise Invalid(f"events: at most {MAX_BATCH} events per call (got {len(items)})", field="events")
     valid, errors = parse_items(items)
-    result = await ingestor.submit(principal, valid, source) if valid else IngestResult()
+    result = await ingestor.submit(principal, valid, source, strict_teams) if valid else IngestResult()
     result.errors = sorted(errors + result.errors, key=lambda e: e.index)
     result.rejected = len({e.index for e in result.errors})
     return result
@@ -91,6 +94,7 @@ class _Pending:
     principal: Principal
     events: list[tuple[int, EventBase]]
     source: str
+    strict_teams: bool
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -103,10 +107,11 @@ class Ingestor:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task | None = None
 
-    async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str) -> IngestResult:
+    async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str,
+                     strict_teams: bool = True) -> IngestResult:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name="fortium-ingest-writer")
-        pending = _Pending(principal, events, source)
+        pending = _Pending(principal, events, source, strict_teams)
         self._queue.put_nowait(pending)
         return await pending.future
 
@@ -154,7 +159,7 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
     for position, pending in enumerate(group):
         for index, event in pending.events:
             try:
-                ids = await _resolve(resolver, pending.principal, event)
+                ids = await _resolve(resolver, pending.principal, event, pending.strict_teams)
             except Invalid as error:
                 results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                 continue
@@ -182,10 +187,11 @@ def _count(result: IngestResult, stored: bool) -> None:
         result.duplicates += 1
 
 
-async def _resolve(resolver: Resolver, principal: Principal, event: EventBase) -> dict[str, uuid.UUID | None]:
+async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
+                   strict_teams: bool = True) -> dict[str, uuid.UUID | None]:
     may_name_others = principal.user_id is None or "admin" in principal.scopes
     user_id = await resolver.user(event.user, principal.user_id, may_name_others)
-    team_id = await resolver.team(event.team)
+    team_id = await resolver.team(event.team, strict_teams)
     project_id = await resolver.project(event.project, team_id)
     return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
 

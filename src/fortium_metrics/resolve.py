@@ -30,7 +30,7 @@ class Resolver:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self._users: dict[str, uuid.UUID] = {}
-        self._teams: dict[str, uuid.UUID] = {}
+        self._teams: dict[str, uuid.UUID | None] = {}
         self._projects: dict[str, uuid.UUID] = {}
         self._policy: str | None = None
 
@@ -65,15 +65,15 @@ class Resolver:
         await self.uow.session.flush()
         return user.id
 
-    async def team(self, ref: str | None) -> uuid.UUID | None:
+    async def team(self, ref: str | None, strict: bool = True) -> uuid.UUID | None:
         if ref is None:
             return None
         if ref not in self._teams:
             as_id = _as_uuid(ref)
-            found = await self.uow.session.scalar(select(Team.id).where(Team.id == as_id if as_id else Team.slug == ref))
-            if found is None:
-                raise Invalid(f"team: no team {ref!r} in this organisation", field="team")
-            self._teams[ref] = found
+            self._teams[ref] = await self.uow.session.scalar(
+                select(Team.id).where(Team.id == as_id if as_id else Team.slug == ref))
+        if self._teams[ref] is None and strict:
+            raise Invalid(f"team: no team {ref!r} in this organisation", field="team")
         return self._teams[ref]
 
     async def project(self, ref: str | None, team_id: uuid.UUID | None) -> uuid.UUID | None:

@@ -261,8 +261,19 @@ class LocalDataMapping(TenantScoped, Base):
     )
 
 
+class OtlpSeries(TenantScoped, Base):
+    """Last value of a cumulative OTLP series (see otlp/service.py)."""
+
+    __tablename__ = "otlp_series"
+    series: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start_ns: Mapped[int] = mapped_column(BigInteger)
+    time_ns: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)
+    __table_args__ = (PrimaryKeyConstraint("organization_id", "series"),)
+
+
 TENANT_TABLES = [
     cls.__tablename__ for cls in (User, Team, TeamMembership, Project, ApiKey, AuditLog, AgentSession, MetricEvent,
-                                  EventKey, MigrationStatus, LocalDataMapping)
+                                  EventKey, MigrationStatus, LocalDataMapping, OtlpSeries)
 ]
 PARTITIONED_TABLES = ["metric_events"]

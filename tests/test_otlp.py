@@ -1,0 +1,136 @@
+"""The OTLP/HTTP receiver: shared samples (EXPECTED §3), protobuf and JSON, gzip, temporality,
+retries, errors and tenancy — with the real OpenTelemetry SDK exporters as clients."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from sqlalchemy import func, select
+
+from conftest import bearer
+from fortium_metrics import apikeys
+from fortium_metrics.store.models import AgentSession, MetricEvent, User
+
+pytestmark = pytest.mark.anyio
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "otlp"
+JSON_TYPE = {"Content-Type": "application/json"}
+PROTO_TYPE = {"Content-Type": "application/x-protobuf"}
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def as_protobuf(name: str, message_type) -> bytes:
+    message = message_type()
+    json_format.Parse(sample(name), message, ignore_unknown_fields=True)
+    return message.SerializeToString()
+
+
+async def totals(store, principal) -> dict:
+    async with store.unit_of_work(principal) as uow:
+        kinds = dict((await uow.session.execute(select(MetricEvent.kind, func.count()).group_by(MetricEvent.kind))).all())
+        api = (await uow.session.execute(select(
+            func.sum(MetricEvent.input_tokens), func.sum(MetricEvent.output_tokens), func.sum(MetricEvent.cache_read_tokens),
+            func.sum(MetricEvent.cache_write_tokens), func.sum(MetricEvent.cost_usd)).where(MetricEvent.kind == "api_request"))).one()
+        raw = dict((await uow.session.execute(select(MetricEvent.name, func.sum(MetricEvent.value))
+                                              .where(MetricEvent.kind == "other").group_by(MetricEvent.name))).all())
+        lines = (await uow.session.execute(select(func.sum(MetricEvent.lines_added), func.sum(MetricEvent.lines_removed)))).one()
+        failed = dict((await uow.session.execute(select(MetricEvent.kind, func.count()).where(MetricEvent.success.is_(False))
+                                                 .group_by(MetricEvent.kind))).all())
+        sessions = await uow.session.scalar(select(func.count()).select_from(AgentSession))
+    return {"kinds": kinds, "api": tuple(api[:4]) + (round(api[4] or 0, 6),), "raw": raw, "lines": tuple(lines),
+            "failed": failed, "sessions": sessions}
+
+
+def assert_expected(found: dict) -> None:
+    assert found["kinds"]["prompt"] == 1 and found["kinds"]["api_request"] == 6
+    assert found["kinds"]["tool_execution"] == 3 and found["kinds"]["tool_decision"] == 4
+    assert found["kinds"]["api_error"] == 1 and found["sessions"] == 1
+    assert found["api"] == (39, 1064, 100660, 11620, 0.07342)
+    assert found["lines"] == (24, 7)
+    assert found["failed"] == {"tool_decision": 1, "api_error": 1}
+    assert found["raw"]["claude_code.token.usage"] == 39 + 1064 + 100660 + 11620  # same usage, never summed twice
+    assert round(found["raw"]["claude_code.cost.usage"], 6) == 0.07342
+    assert found["raw"]["claude_code.commit.count"] == 1
+
+
+async def test_the_json_samples_give_the_expected_totals_and_a_retry_adds_nothing(api, keys, store, people):
+    for _ in range(2):  # the exporter retries after a network error: same data again
+        metrics = await api.post("/v1/metrics", content=sample("metrics.json"), headers={**JSON_TYPE, **bearer(keys["alice"])})
+        logs = await api.post("/v1/logs", content=sample("logs.json"), headers={**JSON_TYPE, **bearer(keys["alice"])})
+        assert (metrics.status_code, logs.status_code) == (200, 200)
+        assert metrics.json() == {} and logs.json() == {}
+    assert_expected(await totals(store, people.alice))
+
+
+async def test_protobuf_and_gzip_under_the_otlp_base_path(api, keys, store, people):
+    headers = {**PROTO_TYPE, "Content-Encoding": "gzip", **bearer(keys["alice"])}
+    metrics = await api.post("/otlp/v1/metrics", content=gzip.compress(as_protobuf("metrics.json", ExportMetricsServiceRequest)), headers=headers)
+    logs = await api.post("/otlp/v1/logs", content=gzip.compress(as_protobuf("logs.json", ExportLogsServiceRequest)), headers=headers)
+    assert metrics.status_code == logs.status_code == 200
+    assert metrics.headers["content-type"] == "application/x-protobuf"
+    ExportLogsServiceResponse().ParseFromString(logs.content)  # a valid (empty) response message
+    assert_expected(await totals(store, people.alice))
+
+
+async def test_the_bare_base_path_accepts_json(api, keys, store, people):
+    response = await api.post("/otlp", content=sample("logs.json"), headers={**JSON_TYPE, **bearer(keys["alice"])})
+    assert response.status_code == 200
+    assert (await totals(store, people.alice))["kinds"]["api_request"] == 6
+
+
+async def test_an_organisation_key_takes_the_user_from_the_payload(api, store, people):
+    async with store.unit_of_work(people.alice) as uow:
+        org_key = (await apikeys.create_api_key(uow, "otel collector", ["ingest"])).secret
+    response = await api.post("/v1/logs", content=sample("logs.json"), headers={**JSON_TYPE, **bearer(org_key)})
+    assert response.status_code == 200
+    async with store.unit_of_work(people.alice) as uow:
+        jane = await uow.session.scalar(select(User).where(User.email == "jane.doe@example.com"))
+        owners = set(await uow.session.scalars(select(MetricEvent.user_id)))
+    assert owners == {jane.id}
+
+
+async def test_prompt_text_is_never_stored(api, keys, store, people):
+    data = json.loads(sample("logs.json"))
+    record = data["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    record["attributes"].append({"key": "prompt", "value": {"stringValue": "my secret plan"}})
+    await api.post("/v1/logs", json=data, headers=bearer(keys["alice"]))
+    async with store.unit_of_work(people.alice) as uow:
+        stored = [e.attributes for e in await uow.session.scalars(select(MetricEvent))]
+    assert stored and "my secret plan" not in json.dumps(stored)
+
+
+@pytest.mark.parametrize("headers, body, status", [
+    ({"Content-Type": "text/plain"}, b"hello", 415),
+    (JSON_TYPE, b"{not json", 400),
+    (PROTO_TYPE, b"\xff\xff\xff garbage", 400),
+    ({**JSON_TYPE, "Content-Encoding": "gzip"}, b"not gzip", 400),
+])
+async def test_bad_requests_get_clear_statuses(api, keys, headers, body, status):
+    response = await api.post("/v1/metrics", content=body, headers={**headers, **bearer(keys["alice"])})
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"]
+
+
+async def test_missing_key_is_401_and_charlie_sees_nothing_of_alices_telemetry(api, keys, store, people):
+    assert (await api.post("/v1/logs", content=sample("logs.json"), headers=JSON_TYPE)).status_code == 401
+    await api.post("/v1/logs", content=sample("logs.json"), headers={**JSON_TYPE, **bearer(keys["alice"])})
+    found = await totals(store, people.charlie)
+    assert found["kinds"] == {} and found["sessions"] == 0
+
+
+async def test_partial_success_reports_rejected_records(api, keys):
+    data = json.loads(sample("logs.json"))
+    records = data["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records[1]["attributes"].append({"key": "input_tokens", "value": {"intValue": "-5"}})
+    response = await api.post("/v1/logs", json=data, headers=bearer(keys["alice"]))
+    body = response.json()
+    assert response.status_code == 200
+    assert body["partialSuccess"]["rejectedLogRecords"] == "1" and "input_tokens" in body["partialSuccess"]["errorMessage"]
