@@ -1,0 +1,36 @@
+"""The HTTP hook endpoint Claude Code POSTs hook JSON to.
+
+Always a fast 204 with an empty body for anything we can read: a hook's response body would be
+added to the model's context or could block it (see the hooks doc). Bad credentials (401) and
+unreadable JSON (400) are non-2xx, which Claude Code treats as a non-blocking notice.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..errors import Invalid
+from ..hooks import to_event
+from ..ingest import record_events
+from .auth import request_principal
+from .bodies import read_json
+
+HOOK_PATH = "/api/v1/hooks/claude-code"
+
+
+async def claude_code_hook(request: Request) -> Response:
+    principal = await request_principal(request)
+    payload = await read_json(request)
+    if not isinstance(payload, dict):
+        raise Invalid("body: expected a hook JSON object", field="body")
+    event = to_event(payload, datetime.now(timezone.utc))
+    if event is not None:
+        await record_events(request.app.state.ctx.ingestor, principal, [event], "hook", strict_teams=False)
+    return Response(status_code=204)
+
+
+def claude_hook_routes() -> list[BaseRoute]:
+    return [Route(HOOK_PATH, claude_code_hook, methods=["POST"])]
