@@ -1,0 +1,46 @@
+"""The one mapper from the domain error vocabulary to what an MCP client (a model) reads.
+
+Each message says what went wrong *and* what to do next, because the reader is a model that will
+retry on its own: "fix field X", "ask for a key with scope Y", "wait and retry".
+"""
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+
+_HINTS: tuple[tuple[type[DomainError], str, str], ...] = (
+    (Invalid, "invalid input", "Correct the named field and call again."),
+    (NotFound, "not found", "Check the name or id; the caller only sees its own organisation."),
+    (Forbidden, "forbidden", "Use an API key that has this scope (an organisation admin can create one)."),
+    (Unauthorized, "unauthorized", "Send a valid API key: Authorization: Bearer <FORTIUM_API_KEY>."),
+    (RateLimited, "rate limited", "Wait a minute and retry."),
+    (Conflict, "conflict", "It already exists; use the existing one."),
+)
+
+
+def tool_error_message(error: DomainError) -> str:
+    for kind, label, hint in _HINTS:
+        if isinstance(error, kind):
+            return f"{label}: {error.message}. {hint}"
+    return error.message
+
+
+def domain_cause(error: BaseException) -> DomainError | None:
+    """The DomainError behind an SDK wrapper (UnexpectedToolError/ResourceError), if any."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, DomainError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
+def arguments_message(error: ValidationError) -> str:
+    """Pydantic's report, reduced to `field: problem (got value)` per argument, without doc links."""
+    problems = []
+    for detail in error.errors():
+        field = ".".join(str(part) for part in detail["loc"]) or "arguments"
+        got = "" if detail["type"] == "missing" else f" (got {detail.get('input')!r:.60})"
+        problems.append(f"{field}: {detail['msg']}{got}")
+    return f"invalid arguments: {'; '.join(problems)}. Check the tool's input schema (tools/list) and call again."
