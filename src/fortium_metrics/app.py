@@ -42,7 +42,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     app = Starlette(
         routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *mcp_routes],
-        middleware=auth_middleware(verifier),
+        middleware=auth_middleware(verifier, settings),
         exception_handlers={DomainError: domain_error_handler},
         lifespan=lifespan,
     )

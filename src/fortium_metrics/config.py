@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,6 +64,15 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Optional Redis URL for shared rate limits and live-update fan-out."
     )
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024,
+        description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413.",
+    )
+    rate_limit: str = Field(
+        "1200/minute",
+        description="Requests per organisation on the REST API, a moving window such as 1200/minute "
+        "or 50/second; `off` disables it. Shared through Redis when redis_url is set.",
+    )
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8765, ge=1, le=65535, description="Port `serve` listens on.")
     log_level: str = Field("info", description="debug | info | warning | error")
@@ -80,6 +90,18 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in {"", "off", "none", "0"}:
+            return "off"
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError("must look like 1200/minute or 50/second, or be 'off'") from None
         return value
 
     @field_validator("database_url", "admin_database_url")

@@ -15,6 +15,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 from ..auth import principal_for_api_key
+from ..config import Settings
 from ..errors import Unauthorized
 from ..principal import Principal
 from ..store.uow import Store
@@ -41,10 +42,15 @@ class ApiKeyVerifier:
                               subject=str(principal.user_id or ""), principal=principal)
 
 
-def auth_middleware(verifier: ApiKeyVerifier) -> list[Middleware]:
+def auth_middleware(verifier: ApiKeyVerifier, settings: Settings | None = None) -> list[Middleware]:
+    """Authentication, then (given the settings) what depends on the authenticated principal:
+    the per-organisation rate limit, and the body size limit (web/middleware.py)."""
+    from .middleware import limit_middleware  # it imports this module (scope_principal)
+
     return [
         Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
         Middleware(AuthContextMiddleware),
+        *(limit_middleware(settings) if settings is not None else ()),
     ]
 
 
@@ -54,10 +60,15 @@ def bearer_token(connection: HTTPConnection) -> str | None:
 
 
 async def request_principal(connection: HTTPConnection) -> Principal:
-    user = connection.scope.get("user")
-    token = getattr(user, "access_token", None)
-    if isinstance(token, PrincipalToken):
-        return token.principal
+    principal = scope_principal(connection.scope)
+    if principal is not None:
+        return principal
     # Not authenticated: ask again only to say precisely why (missing, malformed, revoked…).
     await principal_for_api_key(connection.app.state.ctx.store, bearer_token(connection))
     raise Unauthorized("invalid API key")
+
+
+def scope_principal(scope) -> Principal | None:
+    """The principal the authentication middleware resolved for this request, if any (no I/O)."""
+    token = getattr(scope.get("user"), "access_token", None)
+    return token.principal if isinstance(token, PrincipalToken) else None

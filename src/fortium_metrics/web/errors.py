@@ -3,19 +3,47 @@ from __future__ import annotations
 
 import uuid
 
-from starlette.requests import Request
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
 from ..errors import DomainError
 
 
-def error_response(request: Request, status: int, code: str, message: str, field: str | None = None,
+class PayloadTooLarge(DomainError):
+    """HTTP-only: a body or batch over the configured limit (not a domain rule, hence here)."""
+
+    code, status = "payload_too_large", 413
+
+
+class UnsupportedMediaType(DomainError):
+    code, status = "unsupported_media_type", 415
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable: invalid, not_found, unauthorized, forbidden, "
+                      "rate_limited, payload_too_large, unsupported_media_type, ...")
+    message: str = Field(description="For people; starts with the field it is about, if any.")
+    field: str | None = Field(None, description="The body field or query parameter at fault.")
+    request_id: str = Field(description="Echoes X-Request-Id when sent, else generated; also a response header.")
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+def error_body(connection: HTTPConnection, code: str, message: str, field: str | None = None) -> dict:
+    request_id = connection.headers.get("x-request-id") or uuid.uuid4().hex
+    return {"error": {"code": code, "message": message, "field": field, "request_id": request_id}}
+
+
+def error_response(request: HTTPConnection, status: int, code: str, message: str, field: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    body = {"error": {"code": code, "message": message, "field": field, "request_id": request_id}}
+    body = error_body(request, code, message, field)
+    request_id = body["error"]["request_id"]
     return JSONResponse(body, status_code=status, headers={"x-request-id": request_id, **(headers or {})})
 
 
-async def domain_error_handler(request: Request, exc: DomainError) -> JSONResponse:
+async def domain_error_handler(request: HTTPConnection, exc: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="fortium-metrics"'} if exc.status == 401 else None
     return error_response(request, exc.status, exc.code, exc.message, exc.field, headers)

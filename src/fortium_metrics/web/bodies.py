@@ -1,0 +1,60 @@
+"""Reading request bodies and query strings into plain values, with errors that name the field."""
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from ..errors import Invalid
+from ..ingest import MAX_BATCH
+from .errors import PayloadTooLarge, UnsupportedMediaType
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON. A missing Content-Type is taken as JSON (old hook clients, scripts);
+    any other declared type is refused, so a form post gets a clear 415 instead of a parse error."""
+    content_type = request.headers.get("content-type")
+    if content_type and not _is_json(content_type):
+        raise UnsupportedMediaType(f"body: send JSON with Content-Type: application/json (got {content_type!r})",
+                                   field="body")
+    raw = await request.body()
+    if not raw.strip():
+        raise Invalid("body: empty; expected JSON", field="body")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise Invalid(f"body: not valid JSON ({error})", field="body") from None
+
+
+def check_batch_size(items: list, field: str = "events") -> None:
+    if len(items) > MAX_BATCH:
+        raise PayloadTooLarge(f"{field}: at most {MAX_BATCH} events per request (got {len(items)}); "
+                              "split the batch", field=field)
+
+
+def validated(model: type[Q], data: Any, what: str = "body") -> Q:
+    """`data` through a pydantic model; the first error names the field (or parameter)."""
+    if not isinstance(data, dict):
+        raise Invalid(f"{what}: expected a JSON object", field=what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        name = ".".join(str(p) for p in detail["loc"]) or what
+        unknown = "unknown parameter" if what == "query" else "unknown field"
+        message = unknown if detail["type"] == "extra_forbidden" else detail["msg"]
+        raise Invalid(f"{name}: {message}", field=name) from None
+
+
+def parse_query(request: Request, model: type[Q]) -> Q:
+    """Query parameters (the last of repeated ones) through a pydantic model."""
+    return validated(model, dict(request.query_params), "query")

@@ -1,0 +1,119 @@
+"""Per-organisation rate limits on the REST API (the `limits` library, moving window).
+
+The budget belongs to the organisation, not to a key or a process: every key of an organisation
+draws from it, and with `redis_url` set every process of the deployment shares it through Redis
+(otherwise each process keeps its own in memory). Each counted response carries
+`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds when the
+oldest request in the window expires); a request over the budget gets the 429 envelope and
+`Retry-After` (seconds).
+
+Only authenticated requests are counted (the organisation is unknown before that); they are
+counted after the authentication middleware has resolved the key. If the limiter's storage fails
+(Redis down), requests pass and a warning is logged: losing metrics because the limiter is
+unavailable would be worse than briefly not limiting.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..config import Settings
+from .auth import scope_principal
+from .errors import error_response
+
+log = logging.getLogger(__name__)
+LIMITED_PREFIXES = ("/api/", "/mcp/metrics/")
+KEY_PREFIX = "fortium-ratelimit"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: float  # epoch seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": str(math.ceil(self.reset))}
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset - time.time()))
+
+
+class OrgRateLimiter:
+    def __init__(self, item: RateLimitItem, storage: Storage) -> None:
+        self.item = item
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    async def hit(self, organization: str) -> Decision:
+        allowed = await self.strategy.hit(self.item, "org", organization)
+        stats = await self.strategy.get_window_stats(self.item, "org", organization)
+        return Decision(allowed, self.item.amount, max(0, stats.remaining), stats.reset_time)
+
+
+def build_rate_limiter(settings: Settings) -> OrgRateLimiter | None:
+    if settings.rate_limit == "off":
+        return None
+    if settings.redis_url:
+        # redis-py is already a dependency; `limits` defaults to coredis, which is not.
+        storage: Storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix=KEY_PREFIX)
+    else:
+        storage = MemoryStorage()
+    return OrgRateLimiter(parse(settings.rate_limit), storage)
+
+
+class RateLimitMiddleware:
+    """Must sit inside the authentication middleware (it reads the resolved principal)."""
+
+    def __init__(self, app: ASGIApp, limiter: OrgRateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = scope_principal(scope) if scope["type"] == "http" else None
+        if principal is None or not scope["path"].startswith(LIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        decision = await self._decide(str(principal.organization_id))
+        if decision is None:
+            await self.app(scope, receive, send)
+        elif not decision.allowed:
+            await self._refuse(decision, scope, receive, send)
+        else:
+            await self.app(scope, receive, _with_headers(send, decision.headers()))
+
+    async def _decide(self, organization: str) -> Decision | None:
+        try:
+            return await self.limiter.hit(organization)
+        except Exception as error:  # storage down: fail open, see the module docstring
+            log.warning("rate limiter unavailable, request not limited: %s", error)
+            return None
+
+    async def _refuse(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> None:
+        wait = decision.retry_after()
+        response = error_response(
+            HTTPConnection(scope), 429, "rate_limited",
+            f"rate limit exceeded: this organisation may make {self.limiter.item} requests "
+            f"(FORTIUM_RATE_LIMIT); retry in {wait} s", headers={**decision.headers(), "Retry-After": str(wait)})
+        await response(scope, receive, send)
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+        await send(message)
+
+    return sending

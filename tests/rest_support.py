@@ -1,0 +1,47 @@
+"""Helpers shared by the REST tests (tests/test_rest_*.py)."""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from fortium_metrics.store.models import MetricEvent
+
+REDIS_ENV = "FORTIUM_TEST_REDIS_URL"
+
+
+@contextlib.asynccontextmanager
+async def client_for(store, backend, tmp_path, **settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh app with these settings on the test's store, its lifespan in the test's loop."""
+    from fortium_metrics.app import create_app
+    from fortium_metrics.config import load_settings
+
+    app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data", **settings), store=store)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+
+
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis not configured: set {REDIS_ENV}=redis://HOST:PORT/DB to run (CI uses redis://127.0.0.1:6379/15)")
+    return url
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """Same as conftest.bearer; imported from here because `conftest` can name another
+    directory's conftest module when several exist."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def stored_events(store, principal, kind: str | None = None) -> list[MetricEvent]:
+    async with store.unit_of_work(principal) as uow:
+        query = select(MetricEvent).order_by(MetricEvent.occurred_at)
+        if kind:
+            query = query.where(MetricEvent.kind == kind)
+        return list(await uow.session.scalars(query))
