@@ -131,6 +131,8 @@ class People:
     alice: Principal  # org A admin
     bob: Principal  # org A developer
     charlie: Principal  # org B developer
+    slug_a: str = ""
+    slug_b: str = ""
 
 
 def unique_slug(prefix: str) -> str:
@@ -147,7 +149,7 @@ async def people(store) -> People:
         async with store.unit_of_work(Principal.org_admin(org.id)) as uow:
             user = await users.create_user(uow, email, email.split("@")[0].title(), role)
         found[email] = Principal(org.id, user.id, role, frozenset({"ingest", "read"}), "user", email)
-    return People(a.id, b.id, found["alice@a.test"], found["bob@a.test"], found["charlie@b.test"])
+    return People(a.id, b.id, found["alice@a.test"], found["bob@a.test"], found["charlie@b.test"], a.slug, b.slug)
 
 
 @pytest.fixture

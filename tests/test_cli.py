@@ -79,7 +79,7 @@ def test_help_explains_every_command(cli):
 
 def test_db_current_reports_head(cli):
     result = cli("db", "current")
-    assert "current: 0004" in result.output and "head: 0004" in result.output
+    assert "current: 0005" in result.output and "head: 0005" in result.output
 
 
 def test_bad_configuration_exits_2_naming_the_variable(cli, monkeypatch):

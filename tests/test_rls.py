@@ -74,8 +74,8 @@ async def test_app_role_is_not_superuser_and_cannot_bypass_rls(pg):
         assert (superuser, bypass) == (False, False)
         forced = conn.execute(
             "SELECT count(*) FROM pg_class WHERE relname = ANY(%s) AND relrowsecurity AND relforcerowsecurity",
-            (["users", "metric_events", "organizations", "event_keys", "sessions", "migration_status", "local_data_mapping", "otlp_series"],)).fetchone()[0]
-        assert forced == 8
+            (["users", "metric_events", "organizations", "event_keys", "sessions", "migration_status", "local_data_mapping", "otlp_series", "refresh_tokens", "sso_configs"],)).fetchone()[0]
+        assert forced == 10
 
 
 async def test_app_role_cannot_reach_partitions_directly(pg):

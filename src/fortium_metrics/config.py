@@ -83,6 +83,24 @@ class Settings(BaseSettings):
         None, description="Remote server for forwarder clients (stdio MCP, hook, import upload)."
     )
     api_key: SecretStr | None = Field(None, description="API key used with api_url.")
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier secret keys (JSON list) still accepted to verify access tokens while "
+        "they expire: rotate by moving the old FORTIUM_SECRET_KEY here.",
+    )
+    jwt_issuer: str = Field("fortium-metrics", description="`iss` of issued access tokens, checked on use.")
+    jwt_audience: str = Field("fortium-metrics", description="`aud` of issued access tokens, checked on use.")
+    access_token_minutes: int = Field(15, ge=1, le=1440, description="Lifetime of an access token.")
+    refresh_token_days: int = Field(30, ge=1, le=365, description="Lifetime of a refresh token (it rotates on use).")
+    login_failures_per_account: str = Field(
+        "5/15minutes", description="Failed sign-ins allowed per e-mail address before it is locked for the window.")
+    login_failures_per_client: str = Field(
+        "30/15minutes", description="Failed sign-ins allowed per client address.")
+    cookie_secure: bool | None = Field(
+        None, description="Mark browser cookies Secure. Default: on in production mode, off in local mode "
+        "(plain http://127.0.0.1).")
+    public_url: str | None = Field(
+        None, description="The URL people reach the service at (SSO redirect URIs); default http://HOST:PORT.")
 
     @field_validator("log_level")
     @classmethod
@@ -172,6 +190,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             shown = "********" if value.get_secret_value() else ""
+        elif isinstance(value, list) and all(isinstance(v, SecretStr) for v in value):
+            shown = f"[{len(value)} masked]" if value else ""
         elif name.endswith("url") and value and "@" in str(value):
             shown = _mask_url_password(str(value))
         else:

@@ -272,8 +272,42 @@ class OtlpSeries(TenantScoped, Base):
     __table_args__ = (PrimaryKeyConstraint("organization_id", "series"),)
 
 
+class RefreshToken(TenantScoped, Base):
+    """A refresh token (only its SHA-256 is stored). Tokens rotate: each use marks it used and
+    issues the next in the same family; presenting a used one again revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        PrimaryKeyConstraint("organization_id", "id"),
+        ForeignKeyConstraint(["organization_id", "user_id"], ["users.organization_id", "users.id"], ondelete="CASCADE"),
+    )
+
+
+class SsoConfig(TenantScoped, Base):
+    """One OpenID Connect provider per organisation."""
+
+    __tablename__ = "sso_configs"
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret: Mapped[str] = mapped_column(String(500))
+    scopes: Mapped[str] = mapped_column(String(255), default="openid email profile")
+    jit_provisioning: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_role: Mapped[str] = mapped_column(String(16), default="developer")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (PrimaryKeyConstraint("organization_id"),)
+
+
 TENANT_TABLES = [
     cls.__tablename__ for cls in (User, Team, TeamMembership, Project, ApiKey, AuditLog, AgentSession, MetricEvent,
-                                  EventKey, MigrationStatus, LocalDataMapping, OtlpSeries)
+                                  EventKey, MigrationStatus, LocalDataMapping, OtlpSeries,
+                                  RefreshToken, SsoConfig)
 ]
 PARTITIONED_TABLES = ["metric_events"]

@@ -1,0 +1,147 @@
+"""Signing in and out: passwords, rotating refresh tokens, access-token principals.
+
+Refresh tokens are opaque (`fmr_…`, only a SHA-256 stored) and rotate on every use inside a
+family started at sign-in. Presenting an already-used token means it was stolen or replayed:
+the whole family is revoked (every device of that sign-in must sign in again) and audited.
+Signing out revokes the family too, and access tokens name their family (`sid`), so they stop
+working at once rather than at expiry.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from . import audit
+from .errors import Invalid, Unauthorized
+from .jwt_tokens import TokenKeys
+from .login_guard import LoginGuard
+from .passwords import hash_password, verify_password
+from .principal import Principal
+from .store.models import Organization, RefreshToken, User
+from .store.types import utcnow
+from .store.uow import Store, UnitOfWork
+from .users import get_user
+
+GENERIC_FAILURE = "invalid e-mail or password"
+ROLE_SCOPES = {"admin": frozenset({"ingest", "read", "admin"}), "manager": frozenset({"ingest", "read"}),
+               "developer": frozenset({"ingest", "read"})}
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    role: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def set_password(uow: UnitOfWork, user_ref: str, password: str) -> None:
+    user = await get_user(uow, user_ref)
+    user.password_hash = hash_password(password)
+    audit.record(uow, "user.password", target=user.email)
+
+
+class Accounts:
+    """Built once per app: the store, the token keys, the failed-login guard."""
+
+    def __init__(self, store: Store, keys: TokenKeys, guard: LoginGuard, refresh_ttl: timedelta) -> None:
+        self.store, self.keys, self.guard, self.refresh_ttl = store, keys, guard, refresh_ttl
+
+    async def login(self, email: str, password: str, client: str, org_slug: str | None = None) -> TokenPair:
+        email = (email or "").strip().lower()
+        await self.guard.check(email, client)
+        user = await self._find_user(email, password, org_slug)
+        if user is None:
+            await self.guard.failed(email, client)
+            await self._audit_failure(email)
+            raise Unauthorized(GENERIC_FAILURE)
+        await self.guard.succeeded(email)
+        async with self.store.unit_of_work(Principal.org_admin(user.organization_id, label=email)) as uow:
+            pair = await self._issue(uow, user, uuid.uuid4())
+            audit.record(uow, "login", target=email)
+        return pair
+
+    async def _find_user(self, email: str, password: str, org_slug: str | None) -> User | None:
+        # Accounts are per organisation; one e-mail may exist in several. Cross-organisation
+        # lookup by e-mail is the point of a sign-in, so it runs in the system scope.
+        async with self.store.unit_of_work(Principal.system("login")) as uow:
+            query = select(User).where(User.email == email, User.active.is_(True))
+            if org_slug:
+                query = query.join(Organization, Organization.id == User.organization_id).where(Organization.slug == org_slug)
+            candidates = list(await uow.session.scalars(query))
+        matching = [u for u in candidates if verify_password(u.password_hash, password)] if candidates else []
+        if not candidates:
+            verify_password(None, password)  # same cost as a real check
+        if len(matching) > 1:
+            raise Invalid("org: this account exists in several organisations; give the organisation's slug", field="org")
+        return matching[0] if matching else None
+
+    async def _audit_failure(self, email: str) -> None:
+        async with self.store.unit_of_work(Principal.system("login")) as uow:
+            orgs = set(await uow.session.scalars(select(User.organization_id).where(User.email == email)))
+            for org in orgs:  # only organisations where the e-mail exists get an entry
+                audit.record(uow, "login.failed", target=email, organization_id=org)
+
+    async def _issue(self, uow: UnitOfWork, user: User, family: uuid.UUID) -> TokenPair:
+        refresh = f"fmr_{secrets.token_urlsafe(32)}"
+        now = utcnow()
+        uow.session.add(RefreshToken(organization_id=user.organization_id, user_id=user.id, family_id=family,
+                                     token_hash=_hash(refresh), issued_at=now, expires_at=now + self.refresh_ttl))
+        access, access_expires = self.keys.issue(user.id, user.organization_id, user.role, family, now)
+        return TokenPair(access, access_expires, refresh, now + self.refresh_ttl, user.id, user.organization_id, user.role)
+
+    async def refresh(self, token: str) -> TokenPair:
+        async with self.store.unit_of_work(Principal.system("refresh")) as uow:
+            row = await uow.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(token or "")))
+            if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+                raise Unauthorized("refresh token is invalid, expired or revoked; sign in again")
+            if row.used_at is not None:
+                await self._revoke_family(uow, row.organization_id, row.family_id, "token.reuse")
+                reuse = True
+            else:
+                reuse = False
+                row.used_at = utcnow()
+                user = await uow.session.get(User, (row.organization_id, row.user_id))
+                if user is None or not user.active:
+                    raise Unauthorized("this account is deactivated")
+                pair = await self._issue(uow, user, row.family_id)
+        if reuse:  # raised after the commit, so the revocation sticks
+            raise Unauthorized("refresh token was already used: every session of this sign-in has been revoked")
+        return pair
+
+    async def logout(self, token: str) -> None:
+        async with self.store.unit_of_work(Principal.system("logout")) as uow:
+            row = await uow.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(token or "")))
+            if row is not None:
+                await self._revoke_family(uow, row.organization_id, row.family_id, "logout")
+
+    async def _revoke_family(self, uow: UnitOfWork, org: uuid.UUID, family: uuid.UUID, action: str) -> None:
+        await uow.session.execute(update(RefreshToken).where(RefreshToken.family_id == family,
+                                                             RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        audit.record(uow, action, target=str(family), organization_id=org)
+
+    async def principal_for_access_token(self, token: str) -> Principal:
+        claims = self.keys.decode(token)
+        org, user_id, family = uuid.UUID(claims["org"]), uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+        async with self.store.unit_of_work(Principal(org, user_id, kind="user", label="token")) as uow:
+            revoked = await uow.session.scalar(select(RefreshToken.id).where(
+                RefreshToken.family_id == family, RefreshToken.revoked_at.is_not(None)).limit(1))
+            user = await uow.session.get(User, (org, user_id))
+        if revoked is not None:
+            raise Unauthorized("signed out: sign in again")
+        if user is None or not user.active:
+            raise Unauthorized("this account is deactivated")
+        # The role comes from the database, not the token: a demotion applies immediately.
+        return Principal(org, user_id, user.role, ROLE_SCOPES[user.role], "user", user.email)
