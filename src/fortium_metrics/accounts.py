@@ -73,6 +73,13 @@ class Accounts:
             audit.record(uow, "login", target=email)
         return pair
 
+    async def sign_in_user(self, user: User, method: str) -> TokenPair:
+        """Start a session for a user another proof identified (SSO); audited with the method."""
+        async with self.store.unit_of_work(Principal.org_admin(user.organization_id, label=user.email)) as uow:
+            pair = await self._issue(uow, user, uuid.uuid4())
+            audit.record(uow, "login", target=user.email, method=method)
+        return pair
+
     async def _find_user(self, email: str, password: str, org_slug: str | None) -> User | None:
         # Accounts are per organisation; one e-mail may exist in several. Cross-organisation
         # lookup by e-mail is the point of a sign-in, so it runs in the system scope.
