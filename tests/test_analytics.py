@@ -8,6 +8,7 @@ from fortium_metrics import analytics, teams
 from fortium_metrics.analytics import Filters, Window
 from fortium_metrics.errors import NotFound
 from fortium_metrics.ingest import Ingestor, record_events
+from fortium_metrics.principal import Principal
 
 pytestmark = pytest.mark.anyio
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -55,7 +56,7 @@ async def test_summary_filters_by_team(store, seeded):
 
 
 async def test_tool_and_agent_stats(store, seeded):
-    async with store.unit_of_work(seeded.bob) as uow:
+    async with store.unit_of_work(seeded.alice) as uow:
         tools = await analytics.named_stats(uow, "tool_execution", Window.last(7))
         agents = await analytics.named_stats(uow, "agent_invocation", Window.last(7))
     assert [(t.name, t.count, t.success_rate, t.max_duration_ms) for t in tools] == [("Read", 2, 1.0, 30.0), ("Bash", 1, 0.0, 100.0)]
@@ -82,3 +83,65 @@ async def test_charlie_sees_only_his_own_numbers(store, seeded):
         recent = await analytics.recent_activity(uow)
     assert (summary.tool_executions, summary.sessions, summary.cost_usd) == (1, 0, 0.0)
     assert [t.name for t in tools] == ["Secret"] and [r.name for r in recent] == ["Secret"]
+
+
+async def _seed_team(store, ingestor_events, people):
+    """Platform: Bob lead, Dana member; Eve outside. Each has one tool execution."""
+    from fortium_metrics import users as users_service
+
+    async with store.unit_of_work(people.alice) as uow:
+        for email in ("dana@a.test", "eve@a.test"):
+            await users_service.create_user(uow, email, email[:4].title(), "developer")
+        await teams.add_member(uow, "platform", "bob@a.test", "lead")
+        await teams.add_member(uow, "platform", "dana@a.test", "member")
+    org_key = Principal(people.org_a, None, "admin", frozenset({"ingest", "admin", "read"}), "api_key")
+    ingestor = Ingestor(store)
+    await record_events(ingestor, org_key, [
+        {"type": "tool_execution", "tool_name": f"T-{who}", "user": f"{who}@a.test", "team": "platform" if who != "eve" else None,
+         "session_id": f"s-{who}", "timestamp": NOW.isoformat()} for who in ("bob", "dana", "eve")], "test")
+    await ingestor.close()
+
+
+async def test_visibility_follows_roles_and_team_leadership(store, seeded):
+    from fortium_metrics.errors import Forbidden
+    from fortium_metrics.principal import Principal as P
+    from sqlalchemy import select as sel
+    from fortium_metrics.store.models import User as U
+
+    people = seeded
+    await _seed_team(store, None, people)
+    async with store.unit_of_work(people.alice) as uow:
+        dana = await uow.session.scalar(sel(U.id).where(U.email == "dana@a.test"))
+    dana_p = P(people.org_a, dana, "developer", frozenset({"read"}), "user", "dana@a.test")
+    week = Window.last(7)
+
+    async def names(principal, **filters):
+        async with store.unit_of_work(principal) as uow:
+            return {a.name for a in await analytics.recent_activity(uow, 50, Filters(**filters))}
+
+    assert {"T-bob", "T-dana", "T-eve"} <= await names(people.alice)  # admin: everything
+    assert await names(dana_p) == {"T-dana"}  # a developer: own rows only
+    assert await names(people.bob, user="dana@a.test") == {"T-dana"}  # a lead: their member's rows
+    assert await names(people.bob, team="platform") == {"Read", "T-bob", "T-dana"}  # Read: seeded for the team
+    with pytest.raises(Forbidden):
+        await names(people.bob, user="eve@a.test")  # not in a team Bob leads
+    with pytest.raises(Forbidden):
+        await names(dana_p, team="platform")  # rows of the team: leads only
+    async with store.unit_of_work(dana_p) as uow:  # ...but its anonymous aggregate is fine
+        team_summary = await analytics.productivity_summary(uow, week, Filters(team="platform"))
+        with pytest.raises(Forbidden):
+            await analytics.productivity_summary(uow, week, Filters(user="bob@a.test"))
+        with pytest.raises(Forbidden):
+            await analytics.session_metrics(uow, "s-bob")
+        assert (await analytics.session_metrics(uow, "s-dana")).tool_executions == 1
+    assert team_summary.tool_executions == 3  # Bob, Dana and the seeded team event
+
+
+async def test_reads_need_the_read_scope(store, seeded):
+    from fortium_metrics.errors import Forbidden
+    from fortium_metrics.principal import Principal as P
+
+    ingest_only = P(seeded.org_a, seeded.alice.user_id, "admin", frozenset({"ingest"}), "api_key")
+    async with store.unit_of_work(ingest_only) as uow:
+        with pytest.raises(Forbidden, match="read"):
+            await analytics.productivity_summary(uow, Window.last(7))

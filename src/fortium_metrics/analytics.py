@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Integer, case, cast, func, select
 
 from .errors import Invalid, NotFound
-from .ingest import require_scope
+from .permissions import scope_filters
 from .store.models import AgentSession, MetricEvent, Project, Team, User
 from .store.uow import UnitOfWork
 
@@ -100,12 +100,16 @@ class ActivityItem(BaseModel):
     duration_ms: float | None
 
 
-async def _conditions(uow: UnitOfWork, window: Window, filters: Filters) -> list:
+async def _conditions(uow: UnitOfWork, window: Window, filters: Filters, individual: bool = False) -> list:
+    """Time window plus filters, narrowed by what the principal may read (permissions.py)."""
     conditions = [MetricEvent.occurred_at >= window.start, MetricEvent.occurred_at < window.end]
-    if filters.team:
-        conditions.append(MetricEvent.team_id == await _find(uow, Team, filters.team, Team.slug, "team"))
-    if filters.user:
-        conditions.append(MetricEvent.user_id == await _find(uow, User, filters.user.lower(), User.email, "user"))
+    team_id = await _find(uow, Team, filters.team, Team.slug, "team") if filters.team else None
+    user_id = await _find(uow, User, filters.user.lower(), User.email, "user") if filters.user else None
+    scope = await scope_filters(uow, user_id, team_id, individual)
+    if scope.team_id is not None:
+        conditions.append(MetricEvent.team_id == scope.team_id)
+    if scope.user_id is not None:
+        conditions.append(MetricEvent.user_id == scope.user_id)
     if filters.project:
         conditions.append(MetricEvent.project_id == await _find(uow, Project, filters.project, Project.name, "project"))
     return conditions
@@ -127,7 +131,6 @@ def _rate(successes, total) -> float | None:
 
 
 async def productivity_summary(uow: UnitOfWork, window: Window, filters: Filters = Filters()) -> ProductivitySummary:
-    require_scope(uow.principal, "read")
     conditions = await _conditions(uow, window, filters)
     ok = cast(case((MetricEvent.success.is_(True), 1), else_=0), Integer)
     rows = (await uow.session.execute(
@@ -167,7 +170,6 @@ def _session_filters(event_conditions: list) -> list:
 async def named_stats(uow: UnitOfWork, kind: str, window: Window, filters: Filters = Filters(),
                       limit: int = 20) -> list[NamedStat]:
     """Per tool (kind=tool_execution) or per agent (kind=agent_invocation), busiest first."""
-    require_scope(uow.principal, "read")
     conditions = await _conditions(uow, window, filters)
     ok = cast(case((MetricEvent.success.is_(True), 1), else_=0), Integer)
     rows = (await uow.session.execute(
@@ -183,8 +185,10 @@ async def named_stats(uow: UnitOfWork, kind: str, window: Window, filters: Filte
 
 
 async def session_metrics(uow: UnitOfWork, session_id: str) -> SessionMetrics:
-    require_scope(uow.principal, "read")
     session = await uow.session.scalar(select(AgentSession).where(AgentSession.id == session_id))
+    owner = session.user_id if session is not None else await uow.session.scalar(
+        select(MetricEvent.user_id).where(MetricEvent.session_id == session_id).limit(1))
+    await scope_filters(uow, owner, None, individual=True)
     counts = dict((await uow.session.execute(
         select(MetricEvent.kind, func.count()).where(MetricEvent.session_id == session_id).group_by(MetricEvent.kind))).all())
     if session is None and not counts:
@@ -200,17 +204,19 @@ async def session_metrics(uow: UnitOfWork, session_id: str) -> SessionMetrics:
 
 
 async def recent_sessions(uow: UnitOfWork, limit: int = 10) -> list[SessionMetrics]:
-    require_scope(uow.principal, "read")
-    ids = list(await uow.session.scalars(select(AgentSession.id).order_by(AgentSession.started_at.desc()).limit(limit)))
+    scope = await scope_filters(uow, None, None, individual=True)
+    query = select(AgentSession.id).order_by(AgentSession.started_at.desc()).limit(limit)
+    if scope.user_id is not None:
+        query = query.where(AgentSession.user_id == scope.user_id)
+    ids = list(await uow.session.scalars(query))
     return [await session_metrics(uow, session_id) for session_id in ids]
 
 
 async def recent_activity(uow: UnitOfWork, limit: int = 20, filters: Filters = Filters()) -> list[ActivityItem]:
-    require_scope(uow.principal, "read")
     if not 1 <= limit <= 200:
         raise Invalid("limit: must be between 1 and 200", field="limit")
     conditions = (await _conditions(uow, Window(start=datetime(1970, 1, 1, tzinfo=timezone.utc),
-                                                 end=datetime(9999, 1, 1, tzinfo=timezone.utc)), filters))
+                                                 end=datetime(9999, 1, 1, tzinfo=timezone.utc)), filters, individual=True))
     rows = await uow.session.scalars(select(MetricEvent).where(*conditions).order_by(MetricEvent.occurred_at.desc()).limit(limit))
     return [ActivityItem(occurred_at=e.occurred_at, kind=e.kind, name=e.name, user_id=e.user_id,
                          session_id=e.session_id, success=e.success, duration_ms=e.duration_ms) for e in rows]

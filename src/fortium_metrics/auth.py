@@ -29,7 +29,9 @@ async def principal_for_api_key(store: Store, token: str | None) -> Principal:
             raise Unauthorized("invalid API key")
         if key.revoked_at is not None:
             raise Unauthorized("this API key has been revoked")
-        role = "admin" if "admin" in key.scopes else "developer"
+        # An organisation key (no user) reads like a manager when it may read at all: it serves
+        # dashboards and integrations, not one person (see permissions.py).
+        role = "admin" if "admin" in key.scopes else "manager" if "read" in key.scopes else "developer"
         if key.user_id is not None:
             user = await uow.session.get(User, (key.organization_id, key.user_id))
             if user is None or not user.active:
