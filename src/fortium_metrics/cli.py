@@ -359,5 +359,47 @@ def _register_subcommands() -> None:
 
 _register_subcommands()
 
+
+# -- mcp ----------------------------------------------------------------------------------------
+@main.group("mcp", invoke_without_command=True)
+@click.option("--flush-interval", type=click.FloatRange(min=0.05), default=30.0, show_default=True,
+              help="Forwarder mode: seconds between attempts to deliver queued events.")
+@click.pass_context
+def mcp_group(ctx: click.Context, flush_interval: float) -> None:
+    """Run the MCP server on stdio (what Claude Code launches).
+
+    Without FORTIUM_API_URL it records into the local database as the local user. With
+    FORTIUM_API_URL and FORTIUM_API_KEY it forwards to that server, queueing events on disk
+    (FORTIUM_DATA_DIR/spool) while the server is unreachable.
+    """
+    if ctx.invoked_subcommand is None:
+        from .mcp.stdio import serve_stdio
+
+        asyncio.run(serve_stdio(_settings(ctx), flush_interval))
+
+
+@mcp_group.command("flush")
+@click.pass_context
+def mcp_flush(ctx: click.Context) -> None:
+    """Forwarder mode: deliver the queued events now."""
+    from .mcp.stdio import forwarder_for
+
+    settings = _settings(ctx)
+    if not settings.api_url:
+        raise ConfigError("FORTIUM_API_URL: not set, so there is no server to deliver to")
+
+    async def flush() -> tuple[bool, int]:
+        forwarder = forwarder_for(settings)
+        try:
+            return await forwarder.flush(), forwarder.spool.pending()
+        finally:
+            await forwarder.aclose()
+
+    delivered, pending = asyncio.run(flush())
+    out.print("spool delivered" if delivered else f"server unreachable: {pending} batch(es) still queued")
+    if not delivered:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

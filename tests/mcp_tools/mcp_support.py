@@ -3,7 +3,9 @@ and the SDK's real clients over Streamable HTTP and SSE."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import anyio
 import httpx2
 import uvicorn
-from mcp import ClientSession
+from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -90,3 +92,49 @@ async def fails(session: ClientSession, tool: str, arguments: dict[str, Any] | N
 
 def tool_counts(stats: dict[str, Any]) -> dict[str, int]:
     return {item["name"]: item["count"] for item in stats["items"]}
+
+
+class BatchLog:
+    """Wraps an ASGI app and notes the event ids of every POST /api/v1/metrics/batch, in arrival
+    order, as soon as the body is read (before the app answers)."""
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+
+    def wrap(self, app):
+        async def logged(scope, receive, send):
+            if scope["type"] != "http" or scope["path"] != "/api/v1/metrics/batch":
+                return await app(scope, receive, send)
+            body = bytearray()
+
+            async def tap():
+                message = await receive()
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.event_ids.extend(event.get("event_id") for event in json.loads(body)["events"])
+                return message
+
+            return await app(scope, tap, send)
+
+        return logged
+
+
+def stdio_params(data_dir: Path, home: Path, **env: str) -> StdioServerParameters:
+    """`fortium-metrics mcp` as Claude Code launches it, with a controlled git e-mail and data dir."""
+    gitconfig = home / ".gitconfig"
+    gitconfig.parent.mkdir(parents=True, exist_ok=True)
+    gitconfig.write_text("[user]\n\temail = Dev@Example.com\n")
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "fortium_metrics.cli", "mcp", *env.pop("args", "").split()],
+        env={"FORTIUM_DATA_DIR": str(data_dir), "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1",
+             "HOME": str(home), **env},
+        cwd=str(home))
+
+
+@contextlib.asynccontextmanager
+async def stdio_session(params: StdioServerParameters, log: Path) -> AsyncIterator[ClientSession]:
+    with open(log, "w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write, read_timeout_seconds=60) as session:
+                await session.initialize()
+                yield session

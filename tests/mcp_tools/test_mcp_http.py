@@ -65,11 +65,17 @@ async def test_charlie_sees_none_of_alices_data(live, keys, transport):
         assert '"tool_executions": 0' in dashboard.contents[0].text
 
 
-async def test_bob_sees_his_organisations_data(live, keys, transport):
+async def test_each_caller_acts_as_their_own_key(live, keys, transport):
+    """The principal comes from the request's key: Bob's events are Bob's, and what he reads is
+    narrowed by his role (a developer reads his own rows), while Alice (admin) reads everyone's."""
     async with connect(transport, live.base, keys["alice"]) as alice:
         await _alice_records_a_session(alice)
     async with connect(transport, live.base, keys["bob"]) as bob:
-        assert tool_counts(await ok(bob, "tool_stats", {})) == {"Read": 2, "Edit": 1}
+        await ok(bob, "record_tool_use", {"tool_name": "Bash"})
+        assert tool_counts(await ok(bob, "tool_stats", {})) == {"Bash": 1}
+    async with connect(transport, live.base, keys["alice"]) as alice:
+        assert tool_counts(await ok(alice, "tool_stats", {})) == {"Read": 2, "Edit": 1, "Bash": 1}
+        assert tool_counts(await ok(alice, "tool_stats", {"user": "bob@a.test"})) == {"Bash": 1}
 
 
 async def test_legacy_tools_work_with_their_old_shapes(live, keys, transport):
