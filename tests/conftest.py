@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from fortium_metrics import orgs, users
+from fortium_metrics.accounts import ROLE_SCOPES
 from fortium_metrics.principal import Principal
 from fortium_metrics.store import migrate
 from fortium_metrics.store.engine import create_engine
@@ -148,7 +149,7 @@ async def people(store) -> People:
     for org, email, role in ((a, "alice@a.test", "admin"), (a, "bob@a.test", "developer"), (b, "charlie@b.test", "developer")):
         async with store.unit_of_work(Principal.org_admin(org.id)) as uow:
             user = await users.create_user(uow, email, email.split("@")[0].title(), role)
-        found[email] = Principal(org.id, user.id, role, frozenset({"ingest", "read"}), "user", email)
+        found[email] = Principal(org.id, user.id, role, ROLE_SCOPES[role], "user", email)  # as if signed in
     return People(a.id, b.id, found["alice@a.test"], found["bob@a.test"], found["charlie@b.test"], a.slug, b.slug)
 
 
@@ -159,7 +160,7 @@ async def keys(store, people) -> dict[str, str]:
 
     made = {}
     for who, principal in (("alice", people.alice), ("bob", people.bob), ("charlie", people.charlie)):
-        async with store.unit_of_work(principal) as uow:
+        async with store.unit_of_work(Principal.org_admin(principal.organization_id)) as uow:  # keys are an admin's to make
             made[who] = (await apikeys.create_api_key(uow, who, ["ingest", "read"], principal.label)).secret
     return made
 

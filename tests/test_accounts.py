@@ -160,7 +160,7 @@ async def test_passwords_are_stored_as_argon2id(accounts, store, people):
 
 
 async def test_an_email_in_two_organisations_needs_the_organisation(accounts, store, people):
-    async with store.unit_of_work(people.charlie) as uow:
+    async with store.unit_of_work(Principal.org_admin(people.org_b)) as uow:
         await users.create_user(uow, "alice@a.test", "Other Alice", "developer")
         await set_password(uow, "alice@a.test", PASSWORD)
     with pytest.raises(Exception, match="several organisations"):

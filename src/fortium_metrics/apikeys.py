@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import audit, validation
+from .permissions import authorize
 from .errors import Invalid, NotFound
 from .principal import SCOPES
 from .store.models import ApiKey
@@ -45,6 +46,7 @@ def split_token(token: str) -> str | None:
 
 async def create_api_key(uow: UnitOfWork, name: str, scopes: list[str] | None = None,
                          user_ref: str | None = None) -> NewKey:
+    await authorize(uow, "apikeys.manage")
     name = validation.non_empty(name, "name")
     scopes = sorted(set(scopes or ["ingest", "read"]))
     for scope in scopes:
@@ -61,11 +63,13 @@ async def create_api_key(uow: UnitOfWork, name: str, scopes: list[str] | None = 
 
 
 async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
+    await authorize(uow, "apikeys.manage")
     return list(await uow.session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
 async def revoke_api_key(uow: UnitOfWork, ref: str) -> ApiKey:
     """By id or display prefix; revoking twice is harmless."""
+    await authorize(uow, "apikeys.manage")
     condition = ApiKey.prefix == ref
     try:
         condition = ApiKey.id == uuid.UUID(ref)

@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .pagination import paginate
+from .permissions import authorize
 from .store.models import AuditLog
 from .store.uow import UnitOfWork
 
@@ -23,5 +25,14 @@ def record(uow: UnitOfWork, action: str, target: str | None = None, organization
 
 
 async def list_entries(uow: UnitOfWork, limit: int = 100) -> list[AuditLog]:
+    await authorize(uow, "audit.read")
     result = await uow.session.scalars(select(AuditLog).order_by(AuditLog.occurred_at.desc()).limit(limit))
     return list(result)
+
+
+async def search(uow: UnitOfWork, page, action: str | None = None) -> tuple[list[AuditLog], int]:
+    await authorize(uow, "audit.read")
+    query = select(AuditLog).order_by(AuditLog.occurred_at.desc(), AuditLog.id)
+    if action:
+        query = query.where(AuditLog.action == action)
+    return await paginate(uow, query, page)

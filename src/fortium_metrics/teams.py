@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import select
 
 from . import audit, validation
+from .permissions import authorize
 from .errors import Conflict, NotFound
 from .store.models import Team, TeamMembership, User
 from .store.uow import UnitOfWork
@@ -15,6 +16,7 @@ TEAM_ROLES = ("lead", "member")
 
 
 async def create_team(uow: UnitOfWork, name: str, slug: str | None = None, description: str = "") -> Team:
+    await authorize(uow, "teams.create")
     name = validation.non_empty(name, "name")
     slug = validation.slug(slug or validation.slugify(name))
     if await uow.session.scalar(select(Team.id).where(Team.slug == slug)):
@@ -39,12 +41,14 @@ async def get_team(uow: UnitOfWork, ref: str | uuid.UUID) -> Team:
 
 
 async def list_teams(uow: UnitOfWork) -> list[Team]:
+    await authorize(uow, "teams.list")
     return list(await uow.session.scalars(select(Team).order_by(Team.slug)))
 
 
 async def add_member(uow: UnitOfWork, team_ref: str, user_ref: str, role: str = "member") -> TeamMembership:
     role = validation.one_of(role, TEAM_ROLES, "role")
     team = await get_team(uow, team_ref)
+    await authorize(uow, "teams.members", team_id=team.id)
     user = await get_user(uow, user_ref)
     membership = await uow.session.get(TeamMembership, (uow.principal.organization_id, team.id, user.id))
     if membership is None:
@@ -58,6 +62,7 @@ async def add_member(uow: UnitOfWork, team_ref: str, user_ref: str, role: str = 
 
 
 async def list_members(uow: UnitOfWork, team_ref: str) -> list[tuple[str, str]]:
+    await authorize(uow, "teams.list")
     team = await get_team(uow, team_ref)
     rows = await uow.session.execute(
         select(User.email, TeamMembership.role)

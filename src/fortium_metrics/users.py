@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import audit, validation
-from .errors import Conflict, NotFound
+from .pagination import PageQuery, paginate
+from .permissions import authorize
+from .errors import Conflict, Invalid, NotFound
 from .principal import ROLES
 from .store.models import User
 from .store.uow import UnitOfWork
@@ -14,6 +16,7 @@ from .store.uow import UnitOfWork
 
 async def create_user(uow: UnitOfWork, email: str, name: str = "", role: str = "developer",
                       external_id: str | None = None) -> User:
+    await authorize(uow, "users.create")
     email = validation.email(email)
     role = validation.one_of(role, ROLES, "role")
     if await uow.session.scalar(select(User.id).where(User.email == email)):
@@ -26,7 +29,41 @@ async def create_user(uow: UnitOfWork, email: str, name: str = "", role: str = "
 
 
 async def list_users(uow: UnitOfWork) -> list[User]:
+    await authorize(uow, "users.list")
     return list(await uow.session.scalars(select(User).order_by(User.email)))
+
+
+async def search_users(uow: UnitOfWork, page: PageQuery, role: str | None = None, active: bool | None = None,
+                       q: str | None = None) -> tuple[list[User], int]:
+    await authorize(uow, "users.list")
+    query = select(User).order_by(User.email)
+    if role:
+        query = query.where(User.role == validation.one_of(role, ROLES, "role"))
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(User.email.like(pattern) | func.lower(User.name).like(pattern))
+    return await paginate(uow, query, page)
+
+
+async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, role: str | None = None,
+                      active: bool | None = None) -> User:
+    """Change a user; `active=False` deactivates (their data is kept, their sign-ins and keys stop)."""
+    await authorize(uow, "users.update")
+    user = await get_user(uow, ref)
+    if name is not None:
+        user.name = validation.non_empty(name, "name")
+    if role is not None and role != user.role:
+        audit.record(uow, "user.role", target=user.email, old=user.role, new=validation.one_of(role, ROLES, "role"))
+        user.role = role
+    if active is not None and active != user.active:
+        if not active and user.id == uow.principal.user_id:
+            raise Invalid("active: you cannot deactivate yourself", field="active")
+        audit.record(uow, "user.deactivate" if not active else "user.reactivate", target=user.email)
+        user.active = active
+    await uow.session.flush()
+    return user
 
 
 async def get_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
