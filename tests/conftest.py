@@ -155,13 +155,15 @@ async def people(store) -> People:
 
 @pytest.fixture
 async def keys(store, people) -> dict[str, str]:
-    """API key secrets (scopes ingest+read) bound to alice, bob and charlie."""
+    """API key secrets (scopes ingest+read) bound to alice, bob and charlie; `alice_admin` adds the admin scope."""
     from fortium_metrics import apikeys
 
     made = {}
     for who, principal in (("alice", people.alice), ("bob", people.bob), ("charlie", people.charlie)):
         async with store.unit_of_work(Principal.org_admin(principal.organization_id)) as uow:  # keys are an admin's to make
             made[who] = (await apikeys.create_api_key(uow, who, ["ingest", "read"], principal.label)).secret
+    async with store.unit_of_work(Principal.org_admin(people.org_a)) as uow:
+        made["alice_admin"] = (await apikeys.create_api_key(uow, "alice admin", ["ingest", "read", "admin"], "alice@a.test")).secret
     return made
 
 

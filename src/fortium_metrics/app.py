@@ -18,15 +18,19 @@ from .mcp.http import mcp_http
 from .scheduler import build_scheduler
 from .store.uow import Store
 from .web import pages
+from .web.admin_api import admin_routes
 from .web.api import api_routes
-from .web.auth import ApiKeyVerifier, auth_middleware
+from .web.auth_api import auth_routes
+from .web.auth import CredentialVerifier, auth_middleware
+from .web.claude_hooks import claude_hook_routes
+from .web.otlp import otlp_routes
 from .web.errors import domain_error_handler
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """A given `store` is used and left open (tests share one); otherwise the app owns its own."""
     ctx = AppContext.build(settings, store)
-    verifier = ApiKeyVerifier(ctx.store)
+    verifier = CredentialVerifier(ctx.store, ctx.accounts)
     mcp_routes, mcp_lifespan = mcp_http(ctx, verifier)
 
     @contextlib.asynccontextmanager
@@ -41,7 +45,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *mcp_routes],
+        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *auth_routes(), *admin_routes(),
+                *otlp_routes(), *claude_hook_routes(),
+                *mcp_routes],
         middleware=auth_middleware(verifier, settings),
         exception_handlers={DomainError: domain_error_handler},
         lifespan=lifespan,

@@ -38,7 +38,8 @@ ACTIONS: dict[str, Rule] = {
     "users.update": Rule(ADMIN, "admin", "change a user's name, role or active flag (deactivate)"),
     "teams.list": Rule(ALL, "read", "list teams"),
     "teams.create": Rule(ADMIN, "admin", "create teams"),
-    "teams.members": Rule(ADMIN, "admin", "add or change team members", team_lead_may=True),
+    # A lead's own right over their team, so a signed-in lead (no admin scope) can use it.
+    "teams.members": Rule(ADMIN, "read", "add or change team members", team_lead_may=True),
     "projects.list": Rule(ALL, "read", "list projects"),
     "projects.write": Rule(STAFF, "read", "create, update, archive projects"),
     "apikeys.manage": Rule(ADMIN, "admin", "create, list and revoke the organisation's API keys"),

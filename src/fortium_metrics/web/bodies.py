@@ -58,3 +58,19 @@ def validated(model: type[Q], data: Any, what: str = "body") -> Q:
 def parse_query(request: Request, model: type[Q]) -> Q:
     """Query parameters (the last of repeated ones) through a pydantic model."""
     return validated(model, dict(request.query_params), "query")
+
+
+B = TypeVar("B", bound=BaseModel)
+
+
+async def parse_body(request: Request, model: type[B]) -> B:
+    """A JSON body through a pydantic model; every error names its field (the first one leads)."""
+    data = await read_json(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        details = error.errors()
+        name = ".".join(str(p) for p in details[0]["loc"]) or "body"
+        message = "; ".join(f"{'.'.join(str(p) for p in d['loc']) or 'body'}: "
+                            f"{'unknown field' if d['type'] == 'extra_forbidden' else d['msg']}" for d in details)
+        raise Invalid(message, field=name) from None

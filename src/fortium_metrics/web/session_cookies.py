@@ -29,9 +29,13 @@ def _secure(settings: Settings) -> bool:
     return settings.cookie_secure if settings.cookie_secure is not None else settings.mode is Mode.production
 
 
-def set_session(response: Response, pair: TokenPair, settings: Settings) -> str:
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def set_session(response: Response, pair: TokenPair, settings: Settings, csrf: str | None = None) -> str:
     secure = _secure(settings)
-    csrf = secrets.token_urlsafe(24)
+    csrf = csrf or new_csrf_token()
     # The access cookie lives as long as the refresh token: an expired access token in it is
     # answered with 401 and the page refreshes; the cookie itself must still be there to replace.
     response.set_cookie(ACCESS, pair.access_token, httponly=True, secure=secure, samesite="lax", path="/",

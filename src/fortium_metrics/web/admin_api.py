@@ -1,0 +1,423 @@
+"""Management REST API: users, teams, projects, API keys, organisation settings, audit log.
+
+Adapters only: authenticate, parse (field-level errors), run one service in the caller's unit of
+work; the services check permissions (permissions.py) and raise NotFound/Conflict/Forbidden,
+which become the error envelope (404/409/403). Lists are paginated (`page`, `limit` ≤ 100).
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from .. import accounts, apikeys, audit, orgs, projects, teams, users
+from ..pagination import PageQuery
+from ..store.uow import UnitOfWork
+from .auth import request_principal
+from .bodies import parse_body, parse_query
+from .errors import ErrorEnvelope
+from .openapi import Operation, documented
+
+Role = Literal["admin", "manager", "developer"]
+_ERR = {403: ("Your role or the key's scopes do not allow this.", ErrorEnvelope),
+        404: ("Not found in your organisation.", ErrorEnvelope), 422: ("Invalid input; `field` names it.", ErrorEnvelope)}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    external_id: str | None
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    page: int
+    limit: int
+    total: int
+
+
+class UsersQuery(PageQuery, Strict):
+    role: Role | None = None
+    active: bool | None = None
+    q: str | None = Field(None, max_length=100, description="Part of the e-mail or name.")
+
+
+class UserCreate(Strict):
+    email: str = Field(max_length=320)
+    name: str = Field("", max_length=200)
+    role: Role = "developer"
+    password: str | None = Field(None, min_length=12, max_length=1024, description="Optional; SSO users need none.")
+
+
+class UserUpdate(Strict):
+    name: str | None = Field(None, max_length=200)
+    role: Role | None = None
+    active: bool | None = Field(None, description="false deactivates (data kept; sign-in and keys stop).")
+    password: str | None = Field(None, min_length=12, max_length=1024)
+
+
+class TeamOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    description: str
+
+
+class TeamCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str | None = Field(None, max_length=64)
+    description: str = Field("", max_length=2000)
+
+
+class MemberIn(Strict):
+    user: str = Field(description="User e-mail or id.", max_length=320)
+    role: Literal["lead", "member"] = "member"
+
+
+class MemberOut(BaseModel):
+    email: str
+    role: str
+
+
+class ProjectOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    team_id: uuid.UUID | None
+    repository_url: str | None
+    status: str
+
+
+class ProjectPage(BaseModel):
+    items: list[ProjectOut]
+    page: int
+    limit: int
+    total: int
+
+
+class ProjectsQuery(PageQuery, Strict):
+    status: Literal["active", "archived"] | None = None
+    team: str | None = None
+
+
+class ProjectIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    team: str | None = None
+    repository_url: str | None = Field(None, max_length=500)
+
+
+class ProjectUpdate(Strict):
+    name: str | None = Field(None, max_length=200)
+    team: str | None = None
+    repository_url: str | None = Field(None, max_length=500)
+    status: Literal["active", "archived"] | None = None
+
+
+class KeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    user_id: uuid.UUID | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    secret: str = Field(description="Shown once; only its hash is stored.")
+
+
+class KeyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(default_factory=lambda: ["ingest", "read"])
+    user: str | None = Field(None, description="Bind the key to this user (their role then applies).")
+
+
+class OrgOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    data_retention_days: int
+    settings: dict[str, Any]
+
+
+class OrgUpdate(Strict):
+    name: str | None = Field(None, max_length=200)
+    data_retention_days: int | None = Field(None, ge=1, le=3650)
+    unknown_users: Literal["create", "reject"] | None = None
+
+
+class AuditOut(BaseModel):
+    occurred_at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    page: int
+    limit: int
+    total: int
+
+
+class AuditQuery(PageQuery, Strict):
+    action: str | None = Field(None, max_length=64)
+
+
+async def _act(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]], status: int = 200) -> JSONResponse:
+    principal = await request_principal(request)
+    async with request.app.state.ctx.store.unit_of_work(principal) as uow:
+        result = await action(uow)
+    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    return JSONResponse(body, status_code=status)
+
+
+def _user(u) -> UserOut:
+    return UserOut.model_validate(u, from_attributes=True)
+
+
+def _page(model, rows, total, query, convert) -> BaseModel:
+    return model(items=[convert(r) for r in rows], page=query.page, limit=query.limit, total=total)
+
+
+# -- users -------------------------------------------------------------------------------------
+@documented(Operation(summary="List users", tag="admin", query=UsersQuery, responses={200: ("A page of users.", UserPage), **_ERR}))
+async def list_users(request: Request) -> JSONResponse:
+    query = parse_query(request, UsersQuery)
+
+    async def action(uow):
+        rows, total = await users.search_users(uow, query, query.role, query.active, query.q)
+        return _page(UserPage, rows, total, query, _user)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Create a user", tag="admin", body=UserCreate,
+                      responses={201: ("Created.", UserOut), 409: ("E-mail already used.", ErrorEnvelope), **_ERR},
+                      examples={"developer": {"email": "dev@example.com", "name": "Dev", "role": "developer"}}))
+async def create_user(request: Request) -> JSONResponse:
+    body = await parse_body(request, UserCreate)
+
+    async def action(uow):
+        user = await users.create_user(uow, body.email, body.name, body.role)
+        if body.password:
+            await accounts.set_password(uow, str(user.id), body.password)
+        return _user(user)
+    return await _act(request, action, 201)
+
+
+@documented(Operation(summary="Change a user (name, role, active, password)", tag="admin", body=UserUpdate,
+                      responses={200: ("Updated.", UserOut), **_ERR}, examples={"promote": {"role": "manager"}}))
+async def update_user(request: Request) -> JSONResponse:
+    body = await parse_body(request, UserUpdate)
+    ref = request.path_params["user_id"]
+
+    async def action(uow):
+        user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
+        if body.password:
+            await accounts.set_password(uow, ref, body.password)
+        return _user(user)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Deactivate a user (soft delete: data kept)", tag="admin",
+                      responses={200: ("Deactivated.", UserOut), **_ERR}))
+async def deactivate_user(request: Request) -> JSONResponse:
+    ref = request.path_params["user_id"]
+    return await _act(request, lambda uow: _deactivate(uow, ref))
+
+
+async def _deactivate(uow, ref) -> UserOut:
+    return _user(await users.update_user(uow, ref, active=False))
+
+
+# -- teams -------------------------------------------------------------------------------------
+@documented(Operation(summary="List teams", tag="admin", responses={200: ("Teams.", list[TeamOut]), **_ERR}))
+async def list_teams(request: Request) -> JSONResponse:
+    async def action(uow):
+        return [TeamOut.model_validate(t, from_attributes=True).model_dump(mode="json") for t in await teams.list_teams(uow)]
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Create a team", tag="admin", body=TeamCreate,
+                      responses={201: ("Created.", TeamOut), 409: ("Slug already used.", ErrorEnvelope), **_ERR},
+                      examples={"platform": {"name": "Platform"}}))
+async def create_team(request: Request) -> JSONResponse:
+    body = await parse_body(request, TeamCreate)
+
+    async def action(uow):
+        return TeamOut.model_validate(await teams.create_team(uow, body.name, body.slug, body.description), from_attributes=True)
+    return await _act(request, action, 201)
+
+
+@documented(Operation(summary="A team's members", tag="admin", responses={200: ("Members.", list[MemberOut]), **_ERR}))
+async def list_members(request: Request) -> JSONResponse:
+    ref = request.path_params["team_id"]
+
+    async def action(uow):
+        return [MemberOut(email=e, role=r).model_dump() for e, r in await teams.list_members(uow, ref)]
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Add a member to a team (or change their team role)", tag="admin", body=MemberIn,
+                      responses={201: ("Added.", MemberOut), **_ERR}, examples={"lead": {"user": "dev@example.com", "role": "lead"}}))
+async def add_member(request: Request) -> JSONResponse:
+    body = await parse_body(request, MemberIn)
+    ref = request.path_params["team_id"]
+
+    async def action(uow):
+        await teams.add_member(uow, ref, body.user, body.role)
+        return MemberOut(email=(await users.get_user(uow, body.user)).email, role=body.role)
+    return await _act(request, action, 201)
+
+
+# -- projects ----------------------------------------------------------------------------------
+def _project(p) -> ProjectOut:
+    return ProjectOut.model_validate(p, from_attributes=True)
+
+
+@documented(Operation(summary="List projects", tag="admin", query=ProjectsQuery, responses={200: ("A page.", ProjectPage), **_ERR}))
+async def list_projects(request: Request) -> JSONResponse:
+    query = parse_query(request, ProjectsQuery)
+
+    async def action(uow):
+        rows, total = await projects.search_projects(uow, query, query.status, query.team)
+        return _page(ProjectPage, rows, total, query, _project)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Create a project", tag="admin", body=ProjectIn,
+                      responses={201: ("Created.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **_ERR},
+                      examples={"repo": {"name": "web-app", "repository_url": "https://git.example.com/web-app"}}))
+async def create_project(request: Request) -> JSONResponse:
+    body = await parse_body(request, ProjectIn)
+    return await _act(request, lambda uow: _created_project(uow, body), 201)
+
+
+async def _created_project(uow, body: ProjectIn) -> ProjectOut:
+    return _project(await projects.create_project(uow, body.name, body.team, body.repository_url))
+
+
+@documented(Operation(summary="One project", tag="admin", responses={200: ("The project.", ProjectOut), **_ERR}))
+async def get_project(request: Request) -> JSONResponse:
+    ref = request.path_params["project_id"]
+
+    async def action(uow):
+        return _project(await projects.get_project(uow, ref))
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Change a project", tag="admin", body=ProjectUpdate,
+                      responses={200: ("Updated.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **_ERR},
+                      examples={"archive": {"status": "archived"}}))
+async def update_project(request: Request) -> JSONResponse:
+    body = await parse_body(request, ProjectUpdate)
+    ref = request.path_params["project_id"]
+
+    async def action(uow):
+        return _project(await projects.update_project(uow, ref, **body.model_dump(exclude_unset=True)))
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Archive a project (history kept)", tag="admin", responses={200: ("Archived.", ProjectOut), **_ERR}))
+async def archive_project(request: Request) -> JSONResponse:
+    ref = request.path_params["project_id"]
+
+    async def action(uow):
+        return _project(await projects.update_project(uow, ref, status="archived"))
+    return await _act(request, action)
+
+
+# -- API keys ----------------------------------------------------------------------------------
+def _key(k) -> KeyOut:
+    return KeyOut.model_validate(k, from_attributes=True)
+
+
+@documented(Operation(summary="List API keys (never their secrets)", tag="admin", responses={200: ("Keys.", list[KeyOut]), **_ERR}))
+async def list_keys(request: Request) -> JSONResponse:
+    async def action(uow):
+        return [_key(k).model_dump(mode="json") for k in await apikeys.list_api_keys(uow)]
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Create an API key (its secret is in this response only)", tag="admin", body=KeyIn,
+                      responses={201: ("Created.", NewKeyOut), **_ERR},
+                      examples={"ingest": {"name": "ci uploader", "scopes": ["ingest"]}}))
+async def create_key(request: Request) -> JSONResponse:
+    body = await parse_body(request, KeyIn)
+
+    async def action(uow):
+        new = await apikeys.create_api_key(uow, body.name, list(body.scopes), body.user)
+        return NewKeyOut(**_key(new.key).model_dump(), secret=new.secret)
+    return await _act(request, action, 201)
+
+
+@documented(Operation(summary="Revoke an API key", tag="admin", responses={200: ("Revoked.", KeyOut), **_ERR}))
+async def revoke_key(request: Request) -> JSONResponse:
+    ref = request.path_params["key_id"]
+
+    async def action(uow):
+        return _key(await apikeys.revoke_api_key(uow, ref))
+    return await _act(request, action)
+
+
+# -- organisation and audit ----------------------------------------------------------------------
+@documented(Operation(summary="The caller's organisation and its settings", tag="admin", responses={200: ("Settings.", OrgOut), **_ERR}))
+async def get_org(request: Request) -> JSONResponse:
+    async def action(uow):
+        return OrgOut.model_validate(await orgs.current(uow), from_attributes=True)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Change organisation settings (audited)", tag="admin", body=OrgUpdate,
+                      responses={200: ("Updated.", OrgOut), **_ERR}, examples={"retention": {"data_retention_days": 180}}))
+async def update_org(request: Request) -> JSONResponse:
+    body = await parse_body(request, OrgUpdate)
+
+    async def action(uow):
+        return OrgOut.model_validate(await orgs.update_settings(uow, **body.model_dump(exclude_unset=True)), from_attributes=True)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="The audit log (read-only)", tag="admin", query=AuditQuery, responses={200: ("A page, newest first.", AuditPage), **_ERR}))
+async def list_audit(request: Request) -> JSONResponse:
+    query = parse_query(request, AuditQuery)
+
+    async def action(uow):
+        rows, total = await audit.search(uow, query, query.action)
+        return _page(AuditPage, rows, total, query, lambda a: AuditOut.model_validate(a, from_attributes=True))
+    return await _act(request, action)
+
+
+def admin_routes() -> list[BaseRoute]:
+    return [
+        Route("/api/users", list_users, methods=["GET"]), Route("/api/users", create_user, methods=["POST"]),
+        Route("/api/users/{user_id}", update_user, methods=["PUT"]),
+        Route("/api/users/{user_id}", deactivate_user, methods=["DELETE"]),
+        Route("/api/teams", list_teams, methods=["GET"]), Route("/api/teams", create_team, methods=["POST"]),
+        Route("/api/teams/{team_id}/members", list_members, methods=["GET"]),
+        Route("/api/teams/{team_id}/members", add_member, methods=["POST"]),
+        Route("/api/projects", list_projects, methods=["GET"]), Route("/api/projects", create_project, methods=["POST"]),
+        Route("/api/projects/{project_id}", get_project, methods=["GET"]),
+        Route("/api/projects/{project_id}", update_project, methods=["PUT"]),
+        Route("/api/projects/{project_id}", archive_project, methods=["DELETE"]),
+        Route("/api/keys", list_keys, methods=["GET"]), Route("/api/keys", create_key, methods=["POST"]),
+        Route("/api/keys/{key_id}", revoke_key, methods=["DELETE"]),
+        Route("/api/org", get_org, methods=["GET"]), Route("/api/org", update_org, methods=["PUT"]),
+        Route("/api/audit", list_audit, methods=["GET"]),
+    ]
