@@ -1,6 +1,7 @@
 """Helpers shared by the REST tests (tests/test_rest_*.py)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -21,9 +22,28 @@ async def client_for(store, backend, tmp_path, **settings) -> AsyncIterator[http
     from fortium_metrics.config import load_settings
 
     app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data", **settings), store=store)
-    async with app.router.lifespan_context(app):
+    async with asgi_lifespan(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app) -> AsyncIterator[None]:
+    """Startup and shutdown through the whole middleware stack, as uvicorn sends them (the
+    router's lifespan_context alone would skip what middleware does at shutdown)."""
+    to_app: asyncio.Queue = asyncio.Queue()
+    from_app: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, to_app.get, from_app.put))
+    await to_app.put({"type": "lifespan.startup"})
+    started = await from_app.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        stopped = await from_app.get()
+        await task
+        assert stopped["type"] == "lifespan.shutdown.complete", stopped
 
 
 def redis_url() -> str:
@@ -37,6 +57,15 @@ def bearer(secret: str) -> dict[str, str]:
     """Same as conftest.bearer; imported from here because `conftest` can name another
     directory's conftest module when several exist."""
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def make_key(store, organization_id, scopes: list[str], user: str | None = None) -> str:
+    """An API key made by an operator (CLI-like principal), whatever the test people may do."""
+    from fortium_metrics import apikeys
+    from fortium_metrics.principal import Principal
+
+    async with store.unit_of_work(Principal.org_admin(organization_id)) as uow:
+        return (await apikeys.create_api_key(uow, "test key", scopes, user)).secret
 
 
 async def stored_events(store, principal, kind: str | None = None) -> list[MetricEvent]:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fortium_metrics import apikeys
 from fortium_metrics.ingest import MAX_BATCH
 from fortium_metrics.web.api import TYPED
-from rest_support import bearer, stored_events
+from rest_support import bearer, make_key, stored_events
 
 pytestmark = pytest.mark.anyio
 AT = "2025-09-15T14:20:31Z"
@@ -118,8 +117,7 @@ async def test_more_than_max_batch_events_is_413(api, keys, path, wrap):
 
 async def test_no_key_is_401_and_a_read_only_key_is_403(api, store, people):
     missing = await api.post("/api/v1/metrics/commands", json={"command_name": "/x"})
-    async with store.unit_of_work(people.alice) as uow:
-        read_only = (await apikeys.create_api_key(uow, "reader", ["read"], "alice@a.test")).secret
+    read_only = await make_key(store, people.org_a, ["read"], "alice@a.test")
     forbidden = await api.post("/api/v1/metrics/commands", json={"command_name": "/x"}, headers=bearer(read_only))
     assert missing.status_code == 401
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"

@@ -37,6 +37,7 @@ class Operation:
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)  # status -> (description, type)
     examples: dict[str, Any] = field(default_factory=dict)  # request body examples by name
     public: bool = False  # True: no API key needed
+    undocumented: bool = False  # a route served without an Operation of its own (see below)
 
 
 def documented(operation: Operation) -> Callable:
@@ -51,13 +52,16 @@ def operation_of(route: BaseRoute) -> Operation | None:
 
 
 def documented_routes(routes: list[BaseRoute]) -> list[tuple[Route, Operation]]:
-    found = []
-    for route in routes:
-        if isinstance(route, Route) and route.path.startswith(DOCUMENTED_PREFIXES):
-            operation = operation_of(route)
-            if operation is not None:
-                found.append((route, operation))
-    return found
+    """Every route under the documented prefixes. One without an Operation is still listed (from
+    its docstring, flagged `x-undocumented`), so the document never omits something served."""
+    return [(route, operation_of(route) or _fallback(route)) for route in routes
+            if isinstance(route, Route) and route.path.startswith(DOCUMENTED_PREFIXES)]
+
+
+def _fallback(route: Route) -> Operation:
+    doc = (getattr(route.endpoint, "__doc__", None) or "").strip()
+    return Operation(summary=doc.splitlines()[0] if doc else route.name, tag="other", undocumented=True,
+                     responses={200: ("Success; see the endpoint's own documentation.", None)})
 
 
 def route_methods(route: Route) -> list[str]:
@@ -145,6 +149,8 @@ def _operation(route: Route, method: str, operation: Operation, schemas: dict) -
         document["description"] = operation.description
     if operation.public:
         document["security"] = []
+    if operation.undocumented:
+        document["x-undocumented"] = True
     if operation.body is not None:
         content: dict[str, Any] = {"schema": schemas[(key, "body")]}
         if operation.examples:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,7 @@ from .errors import error_response
 log = logging.getLogger(__name__)
 LIMITED_PREFIXES = ("/api/", "/mcp/metrics/")
 KEY_PREFIX = "fortium-ratelimit"
+STORAGE_RETRY_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,15 @@ class Decision:
 
 
 class OrgRateLimiter:
-    def __init__(self, item: RateLimitItem, storage: Storage) -> None:
+    def __init__(self, item: RateLimitItem, storage: Storage, pool: ConnectionPool | None = None) -> None:
         self.item = item
         self.storage = storage
         self.strategy = MovingWindowRateLimiter(storage)
+        self.pool = pool
+
+    async def aclose(self) -> None:
+        if self.pool is not None:
+            await self.pool.disconnect()
 
     async def hit(self, organization: str) -> Decision:
         allowed = await self.strategy.hit(self.item, "org", organization)
@@ -64,12 +71,15 @@ class OrgRateLimiter:
 def build_rate_limiter(settings: Settings) -> OrgRateLimiter | None:
     if settings.rate_limit == "off":
         return None
-    if settings.redis_url:
-        # redis-py is already a dependency; `limits` defaults to coredis, which is not.
-        storage: Storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix=KEY_PREFIX)
-    else:
-        storage = MemoryStorage()
-    return OrgRateLimiter(parse(settings.rate_limit), storage)
+    item = parse(settings.rate_limit)
+    if not settings.redis_url:
+        return OrgRateLimiter(item, MemoryStorage())
+    # Our own pool, so shutdown can close it (`limits` offers no close). redis-py is already a
+    # dependency; `limits` would default to coredis, which is not.
+    pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix=KEY_PREFIX,
+                           connection_pool=pool)
+    return OrgRateLimiter(item, storage, pool)
 
 
 class RateLimitMiddleware:
@@ -78,8 +88,12 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, limiter: OrgRateLimiter) -> None:
         self.app = app
         self.limiter = limiter
+        self._retry_storage_at = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_at_shutdown(send))
+            return
         principal = scope_principal(scope) if scope["type"] == "http" else None
         if principal is None or not scope["path"].startswith(LIMITED_PREFIXES):
             await self.app(scope, receive, send)
@@ -92,11 +106,23 @@ class RateLimitMiddleware:
         else:
             await self.app(scope, receive, _with_headers(send, decision.headers()))
 
+    def _closing_at_shutdown(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.limiter.aclose()
+            await send(message)
+
+        return sending
+
     async def _decide(self, organization: str) -> Decision | None:
+        if time.monotonic() < self._retry_storage_at:
+            return None
         try:
             return await self.limiter.hit(organization)
         except Exception as error:  # storage down: fail open, see the module docstring
-            log.warning("rate limiter unavailable, request not limited: %s", error)
+            # Do not pay a connect timeout on every request while it is down: retry a bit later.
+            self._retry_storage_at = time.monotonic() + STORAGE_RETRY_SECONDS
+            log.warning("rate limiter unavailable, requests not limited for %s s: %s", STORAGE_RETRY_SECONDS, error)
             return None
 
     async def _refuse(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> None:
