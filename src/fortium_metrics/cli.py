@@ -352,9 +352,11 @@ def config_show(ctx: click.Context) -> None:
 
 
 def _register_subcommands() -> None:
+    from .hook_cli import hook_command
     from .importers.cli import import_group
 
     main.add_command(import_group)
+    main.add_command(hook_command)
 
 
 _register_subcommands()
