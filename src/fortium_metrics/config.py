@@ -11,7 +11,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -116,6 +115,8 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value in {"", "off", "none", "0"}:
             return "off"
+        from limits import parse as parse_rate_limit  # here: `hook` starts without it
+
         try:
             parse_rate_limit(value)
         except ValueError:

@@ -13,18 +13,17 @@ import asyncio
 import json
 import logging
 import sys
+import uuid
 from datetime import datetime, timezone
 
 import click
 
-from . import migrate_if_sqlite
 from .config import Settings, load_settings
-from .context import AppContext
 from .hooks import to_event
-from .ingest import record_events
-from .local import ensure_local_principal
-from .mcp.forwarder import Forwarder, prepare
 from .mcp.spool import Spool
+
+# Only light modules above: the event must be spooled (durable) before the heavy imports that
+# delivery needs, since Claude Code may stop a hook early (SessionEnd hooks get 1.5 s).
 
 MAX_STDIN = 4 * 1024 * 1024
 log = logging.getLogger("fortium_metrics.hook")
@@ -47,7 +46,8 @@ def hook_command(ctx: click.Context, timeout: float) -> None:
         payload = json.loads(sys.stdin.buffer.read(MAX_STDIN) or b"{}")
         event = to_event(payload, datetime.now(timezone.utc)) if isinstance(payload, dict) else None
         if event is not None:
-            asyncio.run(asyncio.wait_for(_deliver(settings, prepare(event)), timeout))
+            event.setdefault("event_id", f"hook-{uuid.uuid4()}")
+            asyncio.run(asyncio.wait_for(_deliver(settings, event), timeout))
     except Exception as error:  # noqa: BLE001 — a hook must never fail Claude Code
         log.warning("hook: %s: %s", type(error).__name__, error)
     ctx.exit(0)
@@ -66,6 +66,8 @@ async def _deliver(settings: Settings, event: dict) -> None:
     async with spool.locked():
         spool.append([event])  # durable before anything can fail
     if settings.api_url and settings.api_key:
+        from .mcp.forwarder import Forwarder
+
         forwarder = Forwarder(settings.api_url, settings.api_key.get_secret_value(), spool)
         try:
             await forwarder.flush()
@@ -76,6 +78,11 @@ async def _deliver(settings: Settings, event: dict) -> None:
 
 
 async def _flush_locally(settings: Settings, spool: Spool) -> None:
+    from . import migrate_if_sqlite
+    from .context import AppContext
+    from .ingest import record_events
+    from .local import ensure_local_principal
+
     await asyncio.to_thread(migrate_if_sqlite, settings)
     app = AppContext.build(settings)
     try:
