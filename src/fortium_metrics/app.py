@@ -24,6 +24,7 @@ from .web.auth_api import auth_routes
 from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
 from .web.otlp import otlp_routes
+from .web.sso_api import sso_routes
 from .web.errors import domain_error_handler
 
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *auth_routes(), *admin_routes(),
+        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
         middleware=auth_middleware(verifier, settings),

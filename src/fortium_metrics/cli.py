@@ -355,8 +355,11 @@ def _register_subcommands() -> None:
     from .hook_cli import hook_command
     from .importers.cli import import_group
 
+    from .sso_cli import sso_group
+
     main.add_command(import_group)
     main.add_command(hook_command)
+    main.add_command(sso_group)
 
 
 _register_subcommands()

@@ -1,0 +1,56 @@
+"""Which permission (permissions.ACTIONS) each served route needs — the adapter half of the
+permission matrix. Services enforce the actions; this table lets the docs and the generated
+authorisation test enumerate every endpoint. A route missing here fails that test."""
+from __future__ import annotations
+
+PUBLIC = None  # no credential needed
+
+ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/hooks/health"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/refresh"): PUBLIC,
+    ("POST", "/api/auth/logout"): PUBLIC,
+    ("GET", "/api/auth/sso/{org}/login"): PUBLIC,
+    ("GET", "/api/auth/sso/callback"): PUBLIC,
+    ("GET", "/api/auth/me"): "metrics.read",
+    **{("POST", path): "events.record" for path in (
+        "/api/v1/metrics/batch", "/api/v1/metrics/sessions/start", "/api/v1/metrics/sessions/end",
+        "/api/v1/metrics/tool-executions", "/api/v1/metrics/agent-invocations", "/api/v1/metrics/commands",
+        "/api/v1/metrics/tasks", "/api/v1/metrics/productivity", "/api/v1/metrics/token-usage",
+        "/api/v1/metrics/code-changes", "/api/v1/hooks/tool-metrics", "/api/v1/hooks/session-start",
+        "/api/v1/hooks/session-end", "/api/v1/hooks/productivity-data", "/mcp/metrics/collect",
+        "/api/v1/hooks/claude-code", "/v1/metrics", "/v1/logs", "/otlp/v1/metrics", "/otlp/v1/logs", "/otlp")},
+    **{("GET", path): "metrics.read" for path in (
+        "/api/v1/summary", "/api/v1/stats/tools", "/api/v1/stats/agents", "/api/v1/sessions",
+        "/api/v1/sessions/{session_id}", "/api/v1/activity")},
+    ("GET", "/api/users"): "users.list",
+    ("POST", "/api/users"): "users.create",
+    ("PUT", "/api/users/{user_id}"): "users.update",
+    ("DELETE", "/api/users/{user_id}"): "users.update",
+    ("GET", "/api/teams"): "teams.list",
+    ("POST", "/api/teams"): "teams.create",
+    ("GET", "/api/teams/{team_id}/members"): "teams.list",
+    ("POST", "/api/teams/{team_id}/members"): "teams.members",
+    ("GET", "/api/projects"): "projects.list",
+    ("POST", "/api/projects"): "projects.write",
+    ("GET", "/api/projects/{project_id}"): "projects.list",
+    ("PUT", "/api/projects/{project_id}"): "projects.write",
+    ("DELETE", "/api/projects/{project_id}"): "projects.write",
+    ("GET", "/api/keys"): "apikeys.manage",
+    ("POST", "/api/keys"): "apikeys.manage",
+    ("DELETE", "/api/keys/{key_id}"): "apikeys.manage",
+    ("GET", "/api/org"): "org.read",
+    ("PUT", "/api/org"): "org.update",
+    ("GET", "/api/audit"): "audit.read",
+}
+
+# MCP transports: each tool maps to an action (mcp/ tools call the same services).
+MCP_ENDPOINTS = ("/mcp", "/sse", "/messages")
+
+
+def mcp_tool_action(name: str) -> str:
+    """Recording tools (new and legacy names) record; every other tool reads."""
+    return "events.record" if name.startswith(("record", "collect_metrics")) else "metrics.read"
