@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import apikeys, maintenance, orgs, teams, users
+from . import apikeys, maintenance, migrate_if_sqlite, orgs, teams, users
 from .config import Settings, describe, load_settings
 from .errors import ConfigError, DomainError
 from .principal import ROLES, SCOPES, Principal
@@ -45,9 +45,7 @@ def _run(ctx: click.Context, work: Callable[[Store], Awaitable[T]]) -> T:
     settings = _settings(ctx)
 
     async def main() -> T:
-        if settings.is_sqlite:
-            # Zero-config: the embedded file is created and migrated on first use.
-            await asyncio.to_thread(migrate.upgrade, settings.effective_admin_database_url, "head", settings.app_db_role)
+        await asyncio.to_thread(migrate_if_sqlite, settings)
         store = Store(create_engine(settings.effective_database_url))
         try:
             return await work(store)
@@ -99,9 +97,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from .app import create_app
 
     settings = _settings(ctx, host=host, port=port)
-    if settings.is_sqlite:
-        migrate.upgrade(settings.effective_admin_database_url, "head", settings.app_db_role)
-    elif migrate.current_revision(settings.effective_database_url) != migrate.head_revision():
+    migrate_if_sqlite(settings)
+    if not settings.is_sqlite and migrate.current_revision(settings.effective_database_url) != migrate.head_revision():
         raise ConfigError("the database schema is not up to date: run `fortium-metrics db upgrade` first")
     out.print(f"fortium-metrics on http://{settings.host}:{settings.port}/ ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
