@@ -2,6 +2,10 @@
 embedded (local SQLite file, local user) and forwarder (remote server, spool while it is down)."""
 from __future__ import annotations
 
+import json
+import os
+
+import anyio
 import pytest
 
 from fortium_metrics import orgs, users
@@ -64,3 +68,42 @@ async def test_forwarder_spools_while_the_server_is_down_then_delivers_all_once_
                 assert tool_counts(await ok(direct, "tool_stats")) == counts
         finally:
             await server.stop()
+
+
+async def test_stdout_carries_only_protocol_messages(tmp_path):
+    """Migrations, logs and warnings go to stderr: every stdout line is a JSON-RPC message."""
+    params = stdio_params(tmp_path / "data", tmp_path / "home")
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "record_tool_use",
+                                                                       "arguments": {"tool_name": "Read"}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "no-such-tool", "arguments": {}}},
+    ]
+    env = {**os.environ, **params.env}
+    env = {key: value for key, value in env.items() if not key.startswith("FORTIUM_") or key in params.env}
+    with open(tmp_path / "stderr.log", "w") as errlog:
+        async with await anyio.open_process([params.command, *params.args], env=env, cwd=params.cwd,
+                                            stderr=errlog) as process:
+            lines = []
+            with anyio.fail_after(60):
+                for message in messages:
+                    await process.stdin.send((json.dumps(message) + "\n").encode())
+                    if "id" in message:
+                        lines.append(await _read_line(process.stdout))
+                await process.stdin.aclose()
+                rest = b"".join([chunk async for chunk in process.stdout])
+                await process.wait()
+    replies = [json.loads(line) for line in lines + rest.decode().splitlines()]
+    assert [reply["id"] for reply in replies] == [1, 2, 3] and all(r["jsonrpc"] == "2.0" for r in replies)
+    assert replies[1]["result"]["structuredContent"]["status"] == "recorded"
+    assert replies[2]["result"]["isError"] is True
+    assert "Running upgrade" in (tmp_path / "stderr.log").read_text()  # the migration log went to stderr
+
+
+async def _read_line(stream) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        data += await stream.receive(1)
+    return data.decode()
