@@ -57,6 +57,7 @@ def files(tmp_path) -> Path:
         if name == "b":
             lines.insert(2, "{broken")
         (root / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "empty.jsonl").write_text("")  # yields nothing: still finished, skipped next time
     return root
 
 
@@ -77,12 +78,13 @@ async def test_import_reports_and_is_idempotent(store, people, sink, files):
     assert (first.read, first.imported, first.rejected, first.duplicates) == (16, 15, 1, 0)
     assert first.errors[0].line == 3 and first.errors[0].source.endswith("b.jsonl")
     second = await run_import(JsonLinesParser(), [files], sink, user="alice@a.test", show_progress=False)
-    assert (second.skipped_files, second.imported, second.read) == (3, 0, 0)
+    assert (second.skipped_files, second.imported, second.read) == (4, 0, 0)
     assert await _events(store, people) == 15
     async with store.unit_of_work(people.alice) as uow:
         status = await imports.list_status(uow, "test")
         mapped = await uow.session.scalar(select(LocalDataMapping))
-    assert [(s.status, s.imported, s.rejected) for s in status] == [("done", 5, 0), ("done", 5, 1), ("done", 5, 0)]
+    assert sorted((s.source.rsplit("/", 1)[-1], s.status, s.imported, s.rejected) for s in status) == [
+        ("a.jsonl", "done", 5, 0), ("b.jsonl", "done", 5, 1), ("c.jsonl", "done", 5, 0), ("empty.jsonl", "done", 0, 0)]
     assert (mapped.local_identity, mapped.user_id) == ("user:jdoe", people.alice.user_id)
 
 
@@ -92,7 +94,7 @@ async def test_an_interrupted_import_resumes_without_double_counting(store, peop
     partial = await _events(store, people)
     assert 5 <= partial < 15  # file a finished; b was in flight
     resumed = await run_import(JsonLinesParser(), [files], sink, show_progress=False)
-    assert resumed.skipped_files == 1
+    assert resumed.skipped_files == 1  # a.jsonl; the interruption came before the empty file
     assert await _events(store, people) == 15
 
 
@@ -101,7 +103,7 @@ async def test_a_changed_file_is_imported_again_and_only_new_lines_count(store, 
     with (files / "c.jsonl").open("a") as handle:
         handle.write(json.dumps({"tool": "Tnew", "ts": "2025-09-09T10:00:00Z"}) + "\n")
     again = await run_import(JsonLinesParser(), [files], sink, show_progress=False)
-    assert (again.skipped_files, again.imported, again.duplicates) == (2, 1, 5)
+    assert (again.skipped_files, again.imported, again.duplicates) == (3, 1, 5)
 
 
 async def test_dry_run_stores_nothing(store, people, sink, files):

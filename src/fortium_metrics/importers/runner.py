@@ -113,7 +113,7 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
     todo = [f for f in files if done.get(str(f)) != prints[f]]
     report = ImportReport(parser.name, files=len(files), skipped_files=len(files) - len(todo), dry_run=dry_run)
     stats = ParseStats()
-    runner = _FileBatcher(parser.name, sink, report, prints, user or None, dry_run)
+    runner = _FileBatcher(parser.name, sink, report, prints, user or None, dry_run, stats)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[events]} events"), TimeElapsedColumn(),
                         console=console or Console(stderr=True), disable=not show_progress, transient=False)
@@ -127,6 +127,9 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
             await runner.add(item)
             progress.update(task, events=report.imported + report.duplicates + len(runner.buffer))
         await runner.finish_file()
+        for quiet in todo:  # files that yielded nothing (all duplicates, nothing to import)
+            if str(quiet) not in runner.finished_files and not dry_run:
+                await sink.file_done(parser.name, str(quiet), prints[quiet], _FileBatcher._zero())
         progress.update(task, completed=len(todo))
     report.read = stats.records_read
     report.counters = stats.counters
@@ -140,8 +143,9 @@ class _FileBatcher:
     """Buffers events of the current file, flushes in chunks, marks files done once flushed."""
 
     def __init__(self, importer: str, sink: Sink, report: ImportReport, prints: dict[Path, str],
-                 user: str | None, dry_run: bool) -> None:
+                 user: str | None, dry_run: bool, stats: ParseStats) -> None:
         self.importer, self.sink, self.report, self.user, self.dry_run = importer, sink, report, user, dry_run
+        self.stats = stats
         self.prints = {str(k): v for k, v in prints.items()}
         self.current: str | None = None
         self.buffer: list[dict] = []
@@ -160,8 +164,9 @@ class _FileBatcher:
             self.counts["rejected"] += 1
             return
         event = item.event
-        if self.user and "user" not in event:
-            event = {**event, "user": self.user}
+        owner = self.user or self.stats.preferred_email  # the files' own identity profile, if any
+        if owner and "user" not in event:
+            event = {**event, "user": owner}
         self.buffer.append(event)
         if len(self.buffer) >= CHUNK:
             await self.flush()
