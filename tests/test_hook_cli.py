@@ -51,15 +51,16 @@ async def count_tools(store, principal) -> int:
 async def test_server_down_spools_quietly_then_delivers_exactly_once(tmp_path, live_server, keys, store, people):
     down = base_env(tmp_path, FORTIUM_API_URL=f"http://127.0.0.1:{closed_port()}", FORTIUM_API_KEY=keys["alice"])
     for tool_use_id in ("t1", "t2"):
-        done, elapsed = run_hook(tool_payload(tool_use_id), down)
-        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"") and elapsed < 20
+        done, elapsed = run_hook(tool_payload(tool_use_id), down, timeout=10)
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"") and elapsed < 30
     assert (tmp_path / "laptop" / "hook-spool" / "spool.jsonl").stat().st_size > 0
     assert await count_tools(store, people.alice) == 0
     up = {**down, "FORTIUM_API_URL": live_server.url}
-    done, _ = run_hook(tool_payload("t3"), up)
+    # A generous budget: this machine may be loaded; delivery itself is not what is timed here.
+    done, _ = run_hook(tool_payload("t3"), up, timeout=30)
     assert done.returncode == 0 and done.stdout == b""
     assert await count_tools(store, people.alice) == 3
-    run_hook(tool_payload("t3"), up)  # Claude Code fired twice: still once
+    run_hook(tool_payload("t3"), up, timeout=30)  # Claude Code fired twice: still once
     assert await count_tools(store, people.alice) == 3
 
 
