@@ -1,9 +1,9 @@
 """Reading request bodies and query strings into plain values, with errors that name the field."""
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
@@ -30,8 +30,8 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise Invalid("body: empty; expected JSON", field="body")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return orjson.loads(raw)  # several times faster than json on 1000-event batches
+    except orjson.JSONDecodeError as error:
         raise Invalid(f"body: not valid JSON ({error})", field="body") from None
 
 
