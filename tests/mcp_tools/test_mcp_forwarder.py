@@ -120,3 +120,17 @@ async def test_reads_and_resources_come_from_the_server(live, keys, tmp_path):
         with pytest.raises(MCPError, match="Unknown resource"):
             await client.read_resource("fortium://nope")
     await forwarder.aclose()
+
+
+async def test_queued_events_the_server_rejects_later_are_kept_for_inspection(tmp_path):
+    refused = {"accepted": 1, "duplicates": 0, "rejected": 1, "errors": [
+        {"index": 0, "field": "team", "message": "team: no team 'ghosts' in this organisation"}]}
+    seen: list[list[str]] = []
+    responses = [httpx.Response(503), httpx.Response(200, json=refused)]
+    forwarder = _forwarder("http://server", "fmk_x", tmp_path, _mock(responses, seen))
+    events = [{"type": "tool_execution", "tool_name": "A", "team": "ghosts"}, {"type": "tool_execution", "tool_name": "B"}]
+    assert (await forwarder.record(events)).queued == 2
+    assert await forwarder.flush() is True
+    rejected = [json.loads(line) for line in (tmp_path / "spool" / "spool.rejected.jsonl").read_text().splitlines()]
+    assert [(r["reason"], [e["tool_name"] for e in r["events"]]) for r in rejected] == [
+        ("team: no team 'ghosts' in this organisation", ["A"])]

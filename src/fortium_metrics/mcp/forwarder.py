@@ -128,9 +128,12 @@ class Forwarder:
     def _keep_rejected_items(self, batch: list[dict[str, Any]], result: IngestResult) -> None:
         """Items the server refused after the tool already answered "queued" (say, an unknown team):
         nobody is waiting for the answer, so they are kept for a person to inspect."""
+        reasons: dict[int, list[str]] = {}
         for error in result.errors:
-            logger.error("forwarder: the server refused queued event %d: %s", error.index, error.message)
-            self.spool.reject([batch[error.index]], error.message)
+            reasons.setdefault(error.index, []).append(error.message)
+        for index, messages in reasons.items():
+            logger.error("forwarder: the server refused queued event %d: %s", index, "; ".join(messages))
+            self.spool.reject([batch[index]], "; ".join(messages))
 
     async def _post(self, batch: list[dict[str, Any]]) -> IngestResult:
         try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -23,11 +22,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: one process per data directory is then the user's to ensure
+    fcntl = None
+
 logger = logging.getLogger(__name__)
 LOCK_POLL_SECONDS = 0.02
 
 
 def _fsync_dir(directory: Path) -> None:
+    """Make a new file's directory entry durable too (POSIX; Windows cannot open directories)."""
+    if os.name == "nt":
+        return
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -52,7 +59,7 @@ class Spool:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.directory / "spool.lock", os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                while True:
+                while fcntl is not None:
                     try:
                         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                         break
