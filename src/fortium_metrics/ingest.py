@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic.json_schema import SkipJsonSchema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,6 +44,8 @@ class IngestResult(BaseModel):
     duplicates: int = Field(0, description="Already stored before (same dedup key); counted once.")
     rejected: int = Field(0, description="Invalid; see errors.")
     errors: list[ItemError] = Field(default_factory=list)
+    # In-process callers (the import runner) attribute counts per item; never serialised.
+    duplicate_indexes: SkipJsonSchema[list[int]] = Field(default_factory=list, exclude=True)
 
 
 def require_scope(principal: Principal, scope: str) -> None:
@@ -166,11 +169,12 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
     accepted, duplicates = [0] * len(group), [0] * len(group)
     rows, owners = await _rows(uow, group, results, accepted, duplicates)
     fresh = await write_events(uow, rows)
-    for row, position in zip(rows, owners):
+    for row, (position, index) in zip(rows, owners):
         if row["dedup_key"] in fresh:
             accepted[position] += 1
         else:
             duplicates[position] += 1
+            results[position].duplicate_indexes.append(index)
     for result, stored, repeated in zip(results, accepted, duplicates):
         result.accepted, result.duplicates = stored, repeated
     return results
@@ -182,7 +186,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     resolver = Resolver(uow)
     org = uow.principal.organization_id
     rows: list[dict] = []
-    owners: list[int] = []  # which pending request each row came from
+    owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     seen: set[str] = set()
     for position, pending in enumerate(group):
         resolved: dict[tuple, dict] = {}  # a batch names few (user, team, project): resolve each once
@@ -200,14 +204,16 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                     accepted[position] += 1
                 else:
                     duplicates[position] += 1
+                    results[position].duplicate_indexes.append(index)
                 continue
             row = _row(org, event, ids, pending.source)
             if row["dedup_key"] in seen:  # the same event twice in this transaction
                 duplicates[position] += 1
+                results[position].duplicate_indexes.append(index)
                 continue
             seen.add(row["dedup_key"])
             rows.append(row)
-            owners.append(position)
+            owners.append((position, index))
     return rows, owners
 
 
@@ -239,9 +245,9 @@ async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids
         uow.session.add(AgentSession(id=event.session_id, started_at=event.timestamp, ended_at=event.timestamp,
                                      source=source, attributes=event.attributes, **ids))
         return True
-    if session.ended_at is not None:
-        return False
-    session.ended_at = event.timestamp
+    if session.ended_at is not None and session.ended_at >= event.timestamp:
+        return False  # the same end again, or an earlier one: nothing new
+    session.ended_at = event.timestamp  # first end, or a later one (a grown transcript re-imported)
     session.attributes = {**(session.attributes or {}), **event.attributes}
     return True
 

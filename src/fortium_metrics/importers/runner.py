@@ -6,6 +6,7 @@ unchanged, and re-sends the interrupted file (dedup drops what already landed).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..ingest import IngestResult, record_events
 from ..principal import Principal
 from .base import Parsed, Parser, ParseStats, RecordError, fingerprint
 
-CHUNK = 2000
+CHUNK = 5000  # ingest.MAX_BATCH: fewer, larger transactions
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ImportReport:
 class Sink(Protocol):
     async def finished(self, importer: str) -> dict[str, str]: ...
     async def send(self, events: list[dict]) -> IngestResult: ...
-    async def file_done(self, importer: str, source: str, fp: str, counts: dict[str, int]) -> None: ...
+    async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None: ...
     async def identities(self, importer: str, identities: list[str], user: str) -> None: ...
 
 
@@ -63,9 +64,10 @@ class LocalSink:
     async def send(self, events: list[dict]) -> IngestResult:
         return await record_events(self.ctx.ingestor, self.principal, events, source="import")
 
-    async def file_done(self, importer: str, source: str, fp: str, counts: dict[str, int]) -> None:
-        async with self.ctx.store.unit_of_work(self.principal) as uow:
-            await imports.record_file(uow, importer, source, fp, done=True, **counts)
+    async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None:
+        async with self.ctx.store.unit_of_work(self.principal) as uow:  # one transaction per chunk
+            for source, fp, counts in files:
+                await imports.record_file(uow, importer, source, fp, done=True, **counts)
 
     async def identities(self, importer: str, identities: list[str], user: str) -> None:
         async with self.ctx.store.unit_of_work(self.principal) as uow:
@@ -91,8 +93,9 @@ class RemoteSink:
             raise RuntimeError(f"upload failed: HTTP {response.status_code}: {response.text[:300]}")
         return IngestResult.model_validate(response.json())
 
-    async def file_done(self, importer: str, source: str, fp: str, counts: dict[str, int]) -> None:
-        self.state.setdefault(importer, {})[source] = fp
+    async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None:
+        for source, fp, _counts in files:
+            self.state.setdefault(importer, {})[source] = fp
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1))
@@ -113,24 +116,32 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
     todo = [f for f in files if done.get(str(f)) != prints[f]]
     report = ImportReport(parser.name, files=len(files), skipped_files=len(files) - len(todo), dry_run=dry_run)
     stats = ParseStats()
-    runner = _FileBatcher(parser.name, sink, report, prints, user or None, dry_run, stats)
+    batcher = _Batcher(parser.name, sink, report, {str(k): v for k, v in prints.items()}, user or None, dry_run, stats)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[events]} events"), TimeElapsedColumn(),
                         console=console or Console(stderr=True), disable=not show_progress, transient=False)
     with progress:
         task = progress.add_task(f"import {parser.name}", total=len(todo), events=0)
-        for item in parser.parse(todo, stats):
-            if item.source != runner.current:
-                await runner.finish_file()
-                runner.current = item.source
-                progress.update(task, completed=len(runner.finished_files))
-            await runner.add(item)
-            progress.update(task, events=report.imported + report.duplicates + len(runner.buffer))
-        await runner.finish_file()
-        for quiet in todo:  # files that yielded nothing (all duplicates, nothing to import)
-            if str(quiet) not in runner.finished_files and not dry_run:
-                await sink.file_done(parser.name, str(quiet), prints[quiet], _FileBatcher._zero())
-        progress.update(task, completed=len(todo))
+        current: str | None = None
+        try:
+            for item in parser.parse(todo, stats):
+                if item.source != current:
+                    await batcher.file_parsed(current)
+                    current = item.source
+                    progress.update(task, completed=batcher.files_parsed, events=report.imported + report.duplicates)
+                await batcher.add(item)
+        except BaseException:
+            # Interrupted (Ctrl-C, a crash): keep what was read. Files read completely are marked
+            # done; the file in progress is not, and the next run re-sends it (dedup drops repeats).
+            await batcher.drain()
+            raise
+        await batcher.file_parsed(current)
+        # Files that yielded nothing (all duplicates, nothing to import) are finished too.
+        for quiet in todo:
+            if str(quiet) not in batcher.seen_files:
+                await batcher.file_parsed(str(quiet))
+        await batcher.drain()
+        progress.update(task, completed=len(todo), events=report.imported + report.duplicates)
     report.read = stats.records_read
     report.counters = stats.counters
     target = user or stats.preferred_email
@@ -139,59 +150,87 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
     return report
 
 
-class _FileBatcher:
-    """Buffers events of the current file, flushes in chunks, marks files done once flushed."""
+class _Batcher:
+    """Buffers events across files and sends them in chunks; a file is marked done (in one
+    transaction per chunk) only once every event it yielded is stored. While a chunk is being
+    written, the parser already reads the next one."""
 
-    def __init__(self, importer: str, sink: Sink, report: ImportReport, prints: dict[Path, str],
+    def __init__(self, importer: str, sink: Sink, report: ImportReport, prints: dict[str, str],
                  user: str | None, dry_run: bool, stats: ParseStats) -> None:
-        self.importer, self.sink, self.report, self.user, self.dry_run = importer, sink, report, user, dry_run
-        self.stats = stats
-        self.prints = {str(k): v for k, v in prints.items()}
-        self.current: str | None = None
-        self.buffer: list[dict] = []
-        self.counts = self._zero()
-        self.finished_files: list[str] = []
+        self.importer, self.sink, self.report, self.prints = importer, sink, report, prints
+        self.user, self.dry_run, self.stats = user, dry_run, stats
+        self.events: list[dict] = []
+        self.sources: list[str] = []  # the file of each buffered event
+        self.counts: dict[str, dict[str, int]] = {}
+        self.parsed: list[str] = []  # files fully read whose events are in the buffer
+        self.inflight: asyncio.Task | None = None
+        self.seen_files: set[str] = set()
+        self.files_parsed = 0
 
-    @staticmethod
-    def _zero() -> dict[str, int]:
-        return {"read": 0, "imported": 0, "duplicates": 0, "rejected": 0}
+    def _counts(self, source: str) -> dict[str, int]:
+        return self.counts.setdefault(source, {"read": 0, "imported": 0, "duplicates": 0, "rejected": 0})
 
     async def add(self, item: Parsed) -> None:
-        self.counts["read"] += 1
+        self.seen_files.add(item.source)
+        counts = self._counts(item.source)
+        counts["read"] += 1
         if item.error is not None:
             self.report.errors.append(item.error)
             self.report.rejected += 1
-            self.counts["rejected"] += 1
+            counts["rejected"] += 1
             return
         event = item.event
         owner = self.user or self.stats.preferred_email  # the files' own identity profile, if any
         if owner and "user" not in event:
             event = {**event, "user": owner}
-        self.buffer.append(event)
-        if len(self.buffer) >= CHUNK:
-            await self.flush()
+        self.events.append(event)
+        self.sources.append(item.source)
+        if len(self.events) >= CHUNK:
+            await self._dispatch()
 
-    async def flush(self) -> None:
-        if not self.buffer:
-            return
-        events, self.buffer = self.buffer, []
+    async def file_parsed(self, source: str | None) -> None:
+        if source is not None:
+            self.seen_files.add(source)
+            self._counts(source)
+            self.parsed.append(source)
+            self.files_parsed += 1
+
+    async def drain(self) -> None:
+        await self._dispatch()
+        await self._wait()
+
+    async def _dispatch(self) -> None:
+        events, sources, finished = self.events, self.sources, self.parsed
+        self.events, self.sources, self.parsed = [], [], []
+        await self._wait()  # one chunk in flight at a time: order kept, memory bounded
+        self.inflight = asyncio.create_task(self._store(events, sources, finished))
+
+    async def _wait(self) -> None:
+        if self.inflight is not None:
+            task, self.inflight = self.inflight, None
+            await task
+
+    async def _store(self, events: list[dict], sources: list[str], finished: list[str]) -> None:
+        if events:
+            await self._send(events, sources)
+        if finished and not self.dry_run:
+            await self.sink.files_done(self.importer, [(f, self.prints.get(f, ""), self.counts.pop(f, {}))
+                                                       for f in finished if f in self.prints])
+
+    async def _send(self, events: list[dict], sources: list[str]) -> None:
         if self.dry_run:
             self.report.imported += len(events)
-            self.counts["imported"] += len(events)
+            for source in sources:
+                self._counts(source)["imported"] += 1
             return
         result = await self.sink.send(events)
         self.report.imported += result.accepted
         self.report.duplicates += result.duplicates
         self.report.rejected += result.rejected
-        self.report.errors += [RecordError(self.current or "", None, e.message) for e in result.errors]
-        for key, value in (("imported", result.accepted), ("duplicates", result.duplicates), ("rejected", result.rejected)):
-            self.counts[key] += value
-
-    async def finish_file(self) -> None:
-        if self.current is None:
-            return
-        await self.flush()
-        if not self.dry_run and self.current in self.prints:
-            await self.sink.file_done(self.importer, self.current, self.prints[self.current], self.counts)
-        self.finished_files.append(self.current)
-        self.current, self.counts = None, self._zero()
+        rejected = {e.index for e in result.errors}
+        duplicates = set(result.duplicate_indexes)
+        for error in result.errors:
+            self.report.errors.append(RecordError(sources[error.index], None, error.message))
+        for index, source in enumerate(sources):
+            outcome = "rejected" if index in rejected else "duplicates" if index in duplicates else "imported"
+            self._counts(source)[outcome] += 1
