@@ -86,3 +86,19 @@ def test_bad_configuration_exits_2_naming_the_variable(cli, monkeypatch):
     monkeypatch.setenv("FORTIUM_PORT", "eighty")
     result = cli("config", "show")
     assert result.exit_code == 2 and "FORTIUM_PORT" in result.output
+
+
+@pytest.mark.anyio
+async def test_embedded_identity_without_git_falls_back_to_user_at_localhost(tmp_path, monkeypatch):
+    from fortium_metrics import local
+    from fortium_metrics.store.engine import create_engine
+    from fortium_metrics.store.migrate import upgrade
+    from fortium_metrics.store.uow import Store
+
+    monkeypatch.setattr(local.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(OSError("no git")))
+    assert local.local_email().endswith("@localhost")
+    upgrade(f"sqlite:///{tmp_path / 'x.db'}")
+    store = Store(create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    principal = await local.ensure_local_principal(store)
+    await store.dispose()
+    assert principal.label.endswith("@localhost") and principal.role == "admin"

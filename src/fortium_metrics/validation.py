@@ -6,7 +6,7 @@ import re
 from .errors import Invalid
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+|localhost)$")  # @localhost: the embedded single user
 
 
 def slug(value: str, field: str = "slug") -> str:
