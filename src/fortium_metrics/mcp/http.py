@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from urllib.parse import urlsplit
+
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute
 
@@ -24,11 +26,15 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 _WILDCARD_BINDS = {"0.0.0.0", "::", ""}
 
 
-def transport_security(host: str, port: int) -> TransportSecuritySettings:
-    """DNS-rebinding protection: only our own host names may reach the MCP endpoints."""
+def transport_security(host: str, port: int, public_url: str | None = None) -> TransportSecuritySettings:
+    """DNS-rebinding protection: only our own host names may reach the MCP endpoints — loopback,
+    the bind address, and the public URL's host (FORTIUM_PUBLIC_URL, behind a proxy)."""
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
     if host not in _WILDCARD_BINDS and host not in ("127.0.0.1", "localhost", "::1"):
         hosts.append(f"{host}:{port}")
+    if public_url:
+        public = urlsplit(public_url)
+        hosts += [public.netloc] if public.port else [public.hostname, f"{public.hostname}:*"]
     origins = [f"http://{name}" for name in hosts] + [f"https://{name}" for name in hosts]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                      allowed_origins=origins)
@@ -38,7 +44,7 @@ def mcp_http(ctx: AppContext, verifier) -> tuple[list[BaseRoute], Callable[[], c
     """(routes to merge into the host app, lifespan factory the host app must enter)."""
     settings = ctx.settings
     mcp = build_mcp(ctx, verifier=verifier, log_level=settings.log_level)
-    security = transport_security(settings.host, settings.port)
+    security = transport_security(settings.host, settings.port, settings.public_url)
     # json_response: a tool call is answered with one JSON body instead of an SSE stream per POST,
     # which measurably cuts per-call latency (bench/bench_mcp_latency.py). Our tools send no
     # progress or server-to-client requests mid-call, which is all an SSE reply would add.

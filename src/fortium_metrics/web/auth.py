@@ -64,7 +64,9 @@ class HeaderOrCookieBackend(BearerAuthBackend):
     """Bearer header first; a browser's session cookie only when no header was sent."""
 
     async def authenticate(self, conn: HTTPConnection):
-        if conn.headers.get("authorization") or not conn.cookies.get("fm_access"):
+        # MCP is for programs with keys: a browser cookie is never a credential there.
+        if (conn.headers.get("authorization") or not conn.cookies.get("fm_access")
+                or conn.url.path.startswith(("/mcp", "/sse", "/messages"))):
             return await super().authenticate(conn)
         token = await self.token_verifier.verify_token(conn.cookies["fm_access"])
         if token is None:

@@ -31,7 +31,7 @@ from .auth import scope_principal
 from .errors import error_response
 
 log = logging.getLogger(__name__)
-LIMITED_PREFIXES = ("/api/", "/mcp/metrics/")
+LIMITED_PREFIXES = ("/api/", "/mcp", "/messages/")  # /mcp covers /mcp/metrics/ and MCP calls
 KEY_PREFIX = "fortium-ratelimit"
 STORAGE_RETRY_SECONDS = 5
 
