@@ -12,9 +12,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26
 """
-import os
-
 from alembic import context, op
+
+from fortium_metrics.store.migration_helpers import app_role, secure_tenant_table
 
 revision = "0002"
 down_revision = "0001"
@@ -66,17 +66,10 @@ $fn$;
 """
 
 
-def _role() -> str:
-    role = context.config.attributes.get("app_role") or os.environ.get("FORTIUM_APP_DB_ROLE", "fortium_app")
-    if not role.replace("_", "").isalnum():
-        raise ValueError(f"FORTIUM_APP_DB_ROLE: not a plain role name: {role!r}")
-    return role
-
-
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    role = _role()
+    role = app_role(context)
     op.execute(f"""DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
             CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS;
@@ -85,30 +78,17 @@ def upgrade() -> None:
     op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
     op.execute(f"GRANT SELECT ON alembic_version TO {role}")
     op.execute(f"GRANT EXECUTE ON FUNCTION fortium_ensure_partitions(integer) TO {role}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON organizations TO {role}")
-    _secure("organizations", "id")
+    secure_tenant_table(op, "organizations", role, column="id")
     for table in TENANT_TABLES:
         # The audit log is append-only for the application.
-        rights = "SELECT, INSERT" if table == "audit_log" else "SELECT, INSERT, UPDATE, DELETE"
-        op.execute(f"GRANT {rights} ON {table} TO {role}")
-        _secure(table, "organization_id")
+        secure_tenant_table(op, table, role, "SELECT, INSERT" if table == "audit_log" else "SELECT, INSERT, UPDATE, DELETE")
     op.execute("SELECT fortium_ensure_partitions(3)")
-
-
-def _secure(table: str, column: str) -> None:
-    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY tenant_isolation ON {table} "
-        f"USING ({column} = fortium_current_org() OR fortium_system_scope()) "
-        f"WITH CHECK ({column} = fortium_current_org() OR fortium_system_scope())"
-    )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    role = _role()
+    role = app_role(context)
     for table in ("organizations", *TENANT_TABLES):
         op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")

@@ -5,9 +5,9 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-26
 """
-import os
-
 from alembic import context, op
+
+from fortium_metrics.store.migration_helpers import app_role, secure_tenant_table
 import sqlalchemy as sa
 
 revision = "0004"
@@ -27,13 +27,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id", "series"),
     )
     if op.get_bind().dialect.name == "postgresql":
-        role = context.config.attributes.get("app_role") or os.environ.get("FORTIUM_APP_DB_ROLE", "fortium_app")
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON otlp_series TO {role}")
-        op.execute("ALTER TABLE otlp_series ENABLE ROW LEVEL SECURITY")
-        op.execute("ALTER TABLE otlp_series FORCE ROW LEVEL SECURITY")
-        op.execute("CREATE POLICY tenant_isolation ON otlp_series "
-                   "USING (organization_id = fortium_current_org() OR fortium_system_scope()) "
-                   "WITH CHECK (organization_id = fortium_current_org() OR fortium_system_scope())")
+        secure_tenant_table(op, "otlp_series", app_role(context))
 
 
 def downgrade() -> None:

@@ -4,9 +4,9 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
 """
-import os
-
 from alembic import context, op
+
+from fortium_metrics.store.migration_helpers import app_role, secure_tenant_table
 import sqlalchemy as sa
 
 revision = "0005"
@@ -47,14 +47,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id"),
     )
     if op.get_bind().dialect.name == "postgresql":
-        role = context.config.attributes.get("app_role") or os.environ.get("FORTIUM_APP_DB_ROLE", "fortium_app")
         for table in TABLES:
-            op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
-            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-            op.execute(f"CREATE POLICY tenant_isolation ON {table} "
-                       "USING (organization_id = fortium_current_org() OR fortium_system_scope()) "
-                       "WITH CHECK (organization_id = fortium_current_org() OR fortium_system_scope())")
+            secure_tenant_table(op, table, app_role(context))
 
 
 def downgrade() -> None:
