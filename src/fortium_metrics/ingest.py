@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .errors import Forbidden, Invalid
-from .events import COLUMN_MAP, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
+from .events import COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
 from .principal import Principal
 from .resolve import Resolver
 from .store.event_writer import write_events
@@ -254,8 +254,10 @@ async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids
 
 _EMPTY_ROW = dict.fromkeys(c.name for c in MetricEvent.__table__.columns)
 _COMMON = {"type", "event_id", "timestamp", "session_id", "user", "team", "project", "attributes"}
-# Per type, the fields that are not extras (precomputed: _row runs once per event).
-_NOT_EXTRA = {kind: frozenset(_COMMON | set(columns) | {name_field}) for kind, (_, name_field, columns) in COLUMN_MAP.items()}
+# Per type, the model fields that are kept in `attributes` (precomputed: _row runs once per event,
+# and most types have none or one, so scanning every field of every event would be wasted).
+_EXTRA_FIELDS = {kind: tuple(f for f in EVENT_MODELS[kind].model_fields if f not in _COMMON | set(columns) | {name_field})
+                 for kind, (_, name_field, columns) in COLUMN_MAP.items()}
 
 
 def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
@@ -270,8 +272,7 @@ def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
     }
     for field_name, column in columns.items():
         row[column] = data[field_name]
-    not_extra = _NOT_EXTRA[event.type]
-    extras = {k: v for k, v in data.items() if k not in not_extra and v is not None}
+    extras = {k: data[k] for k in _EXTRA_FIELDS[event.type] if data[k] is not None}
     if event.type == "task":
         row["success"] = data["status"] == "completed"
     elif event.type == "api_request":
