@@ -1,7 +1,7 @@
 """REST batch ingestion into PostgreSQL vs a raw COPY of the same rows, in one run.
 
     FORTIUM_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python bench/bench_ingest_copy.py [--events 200000] [--batch 1000] [--clients 8]
+        .venv/bin/python bench/bench_ingest_copy.py [--events 200000] [--batch 1000] [--clients 8] [--workers 1]
 
 What is measured:
 * REST: a real uvicorn server (a child process, the app as `serve` builds it, rate limit off)
