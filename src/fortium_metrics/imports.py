@@ -19,26 +19,6 @@ async def finished_sources(uow: UnitOfWork, importer: str) -> dict[str, str]:
     return dict(rows.all())
 
 
-async def record_file(uow: UnitOfWork, importer: str, source: str, fingerprint: str, *, done: bool,
-                      read: int, imported: int, duplicates: int, rejected: int, details: dict | None = None) -> None:
-    status = await uow.session.scalar(
-        select(MigrationStatus).where(MigrationStatus.importer == importer, MigrationStatus.source == source))
-    if status is None:
-        status = MigrationStatus(importer=importer, source=source, records_read=0, imported=0, duplicates=0, rejected=0)
-        uow.session.add(status)
-    if status.fingerprint != fingerprint:  # a changed file starts over
-        status.records_read = status.imported = status.duplicates = status.rejected = 0
-    status.fingerprint = fingerprint
-    status.status = "done" if done else "running"
-    status.records_read += read
-    status.imported += imported
-    status.duplicates += duplicates
-    status.rejected += rejected
-    status.details = details or status.details or {}
-    status.finished_at = utcnow() if done else None
-    await uow.session.flush()
-
-
 async def map_identities(uow: UnitOfWork, importer: str, identities: list[str], user_id: uuid.UUID) -> int:
     """Record local identity -> central user; returns how many were new."""
     known = set(await uow.session.scalars(
@@ -57,3 +37,25 @@ async def list_status(uow: UnitOfWork, importer: str | None = None) -> list[Migr
     if importer:
         query = query.where(MigrationStatus.importer == importer)
     return list(await uow.session.scalars(query))
+
+
+async def record_files(uow: UnitOfWork, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None:
+    """Mark many files done at once: one query for the existing rows, one flush (an import of
+    thousands of small transcript files would otherwise cost a round trip per file)."""
+    sources = [source for source, _, _ in files]
+    existing = {row.source: row for row in await uow.session.scalars(
+        select(MigrationStatus).where(MigrationStatus.importer == importer, MigrationStatus.source.in_(sources)))}
+    now = utcnow()
+    for source, fp, counts in files:
+        row = existing.get(source)
+        if row is None:
+            row = MigrationStatus(importer=importer, source=source, records_read=0, imported=0, duplicates=0, rejected=0)
+            uow.session.add(row)
+        elif row.fingerprint != fp:  # a changed file starts over
+            row.records_read = row.imported = row.duplicates = row.rejected = 0
+        row.fingerprint, row.status, row.finished_at, row.details = fp, "done", now, row.details or {}
+        row.records_read += counts.get("read", 0)
+        row.imported += counts.get("imported", 0)
+        row.duplicates += counts.get("duplicates", 0)
+        row.rejected += counts.get("rejected", 0)
+    await uow.session.flush()

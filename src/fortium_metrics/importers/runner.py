@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,8 +68,8 @@ class LocalSink:
 
     async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None:
         async with self.ctx.store.unit_of_work(self.principal) as uow:  # one transaction per chunk
-            for source, fp, counts in files:
-                await imports.record_file(uow, importer, source, fp, done=True, **counts)
+            for start in range(0, len(files), 500):  # IN (...) lists of a sane size
+                await imports.record_files(uow, importer, files[start:start + 500])
 
     async def identities(self, importer: str, identities: list[str], user: str) -> None:
         async with self.ctx.store.unit_of_work(self.principal) as uow:
@@ -124,7 +126,7 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
         task = progress.add_task(f"import {parser.name}", total=len(todo), events=0)
         current: str | None = None
         try:
-            for item in parser.parse(todo, stats):
+            async for item in _in_thread(parser.parse(todo, stats)):
                 if item.source != current:
                     await batcher.file_parsed(current)
                     current = item.source
@@ -148,6 +150,27 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
     if stats.identities and target and not dry_run:
         await sink.identities(parser.name, stats.identities, target)
     return report
+
+
+async def _in_thread(items: Iterator[Parsed], slice_size: int = 2000) -> AsyncIterator[Parsed]:
+    """Run the parser in a worker thread, a slice at a time, so the event loop stays free to store
+    the previous chunk meanwhile (the database work overlaps the parsing)."""
+    def take() -> tuple[list[Parsed], BaseException | None]:
+        taken: list[Parsed] = []
+        try:
+            taken.extend(islice(items, slice_size))
+        except BaseException as error:  # noqa: BLE001 — handed back, raised after the items read
+            return taken, error
+        return taken, None
+
+    while True:
+        batch, error = await asyncio.to_thread(take)
+        for item in batch:
+            yield item
+        if error is not None:
+            raise error
+        if not batch:
+            return
 
 
 class _Batcher:

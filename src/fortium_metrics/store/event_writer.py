@@ -7,7 +7,7 @@ Rows come without an `id`: each writer gives the stored rows theirs.
 """
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime, timezone
 from operator import itemgetter
 
@@ -15,7 +15,7 @@ import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Uuid
 
-from .models import MetricEvent, new_id
+from .models import MetricEvent
 from .types import UTCDateTime
 from .uow import UnitOfWork
 
@@ -58,8 +58,15 @@ def _sqlite_converter(column):
 _SQLITE_CONVERTERS = [(c.name, _sqlite_converter(c)) for c in MetricEvent.__table__.columns]
 
 
-def _sqlite_row(row: dict) -> list:
-    return [convert(row[name]) if convert else row[name] for name, convert in _SQLITE_CONVERTERS]
+_ID = next(i for i, (name, _) in enumerate(_SQLITE_CONVERTERS) if name == "id")
+_TIME = next(i for i, (name, _) in enumerate(_SQLITE_CONVERTERS) if name == "occurred_at")
+
+
+def _sqlite_row(row: dict, stamp: str) -> list:
+    values = [convert(row[name]) if convert else row[name] for name, convert in _SQLITE_CONVERTERS if name != "id"]
+    values.insert(_ID, os.urandom(16).hex())  # a fresh id; SQLAlchemy reads 32 hex digits as a UUID
+    values[_TIME] = stamp
+    return values
 
 
 async def _write_portable(uow: UnitOfWork, rows: list[dict]) -> set[str]:
@@ -67,15 +74,17 @@ async def _write_portable(uow: UnitOfWork, rows: list[dict]) -> set[str]:
     raw = (await connection.get_raw_connection()).driver_connection  # aiosqlite
     await raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_KEYS.split('.')[1]} "
                       "(organization_id TEXT, dedup_key TEXT, occurred_at TEXT)")
+    stamps = [_sqlite_time(r["occurred_at"]) for r in rows]
+    org = rows[0]["organization_id"].hex  # one organisation per unit of work
     await raw.executemany(f"INSERT INTO {_SQLITE_KEYS} VALUES (?, ?, ?)",
-                          [(r["organization_id"].hex, r["dedup_key"], _sqlite_time(r["occurred_at"])) for r in rows])
+                          [(org, r["dedup_key"], stamp) for r, stamp in zip(rows, stamps)])
     cursor = await raw.execute(
         f"INSERT INTO event_keys (organization_id, dedup_key, occurred_at) SELECT organization_id, dedup_key, occurred_at "
         f"FROM {_SQLITE_KEYS} WHERE true ON CONFLICT DO NOTHING RETURNING dedup_key")
     fresh = {key for (key,) in await cursor.fetchall()}
     await cursor.close()
     await raw.execute(f"DELETE FROM {_SQLITE_KEYS}")
-    values = [_sqlite_row({**r, "id": new_id()}) for r in rows if r["dedup_key"] in fresh]
+    values = [_sqlite_row(r, stamp) for r, stamp in zip(rows, stamps) if r["dedup_key"] in fresh]
     if values:
         await raw.executemany(_SQLITE_INSERT, values)
     return fresh
