@@ -47,7 +47,7 @@ def serve(port: int, data_dir: Path) -> None:
         return server
 
     mcp_http.build_mcp = build_with_noop  # this benchmark's server instance only
-    settings = load_settings(data_dir=data_dir, port=port, log_level="warning")
+    settings = load_settings(data_dir=data_dir, port=port, log_level="warning", rate_limit="off")  # latency, not limits
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 

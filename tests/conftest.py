@@ -167,10 +167,6 @@ async def keys(store, people) -> dict[str, str]:
     return made
 
 
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture
 async def app(store, backend, tmp_path):
     """A fresh app on the test's store, its lifespan running in the test's event loop."""

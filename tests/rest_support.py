@@ -54,8 +54,8 @@ def redis_url() -> str:
 
 
 def bearer(secret: str) -> dict[str, str]:
-    """Same as conftest.bearer; imported from here because `conftest` can name another
-    directory's conftest module when several exist."""
+    """The Authorization header for a key or token. Lives here, not in conftest: `conftest` can
+    name another directory's conftest module when several exist."""
     return {"Authorization": f"Bearer {secret}"}
 
 

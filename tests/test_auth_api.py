@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import bearer
+from rest_support import bearer
 from fortium_metrics.accounts import set_password
 from fortium_metrics.principal import Principal
 

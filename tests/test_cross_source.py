@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import bearer
+from rest_support import bearer
 from fortium_metrics.config import load_settings
 from fortium_metrics.context import AppContext
 from fortium_metrics.importers.base import ParseStats

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import bearer
+from rest_support import bearer
 from fortium_metrics.store.models import AgentSession, MetricEvent
 
 pytestmark = pytest.mark.anyio

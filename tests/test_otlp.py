@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from sqlalchemy import func, select
 
-from conftest import bearer
+from rest_support import bearer
 from fortium_metrics import apikeys
 from fortium_metrics.store.models import AgentSession, MetricEvent, User
 

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 from starlette.routing import Route
 
-from conftest import bearer
+from rest_support import bearer
 from fortium_metrics import apikeys, projects, teams, users
 from fortium_metrics.accounts import ROLE_SCOPES
 from fortium_metrics.ingest import record_events

@@ -43,7 +43,10 @@ async def test_a_body_under_the_limit_passes(store, backend, tmp_path, keys):
 async def test_responses_carry_rate_limit_headers_counting_down(api, keys):
     first = await api.post("/api/v1/metrics/commands", json=EVENT, headers=bearer(keys["alice"]))
     second = await api.get("/api/v1/summary", headers=bearer(keys["bob"]))  # same organisation, same budget
-    assert first.headers["x-ratelimit-limit"] == "1200"
+    from fortium_metrics.config import Settings
+    from limits import parse
+
+    assert first.headers["x-ratelimit-limit"] == str(parse(Settings.model_fields["rate_limit"].default).amount)
     assert int(first.headers["x-ratelimit-remaining"]) - int(second.headers["x-ratelimit-remaining"]) == 1
     assert time.time() < int(second.headers["x-ratelimit-reset"]) <= time.time() + 61
 

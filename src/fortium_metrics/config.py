@@ -68,8 +68,8 @@ class Settings(BaseSettings):
         description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413.",
     )
     rate_limit: str = Field(
-        "1200/minute",
-        description="Requests per organisation on the REST API, a moving window such as 1200/minute "
+        "6000/minute",
+        description="Requests per organisation on the REST API and MCP, a moving window such as 6000/minute "
         "or 50/second; `off` disables it. Shared through Redis when redis_url is set.",
     )
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")

@@ -2,7 +2,7 @@
 
 Always a fast 204 with an empty body for anything we can read: a hook's response body would be
 added to the model's context or could block it (see the hooks doc). Bad credentials (401) and
-unreadable JSON (400) are non-2xx, which Claude Code treats as a non-blocking notice.
+unreadable JSON (422) are non-2xx, which Claude Code treats as a non-blocking notice.
 """
 from __future__ import annotations
 
