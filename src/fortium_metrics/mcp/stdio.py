@@ -19,7 +19,7 @@ from ..config import Settings
 from ..context import AppContext
 from ..errors import ConfigError
 from ..local import ensure_local_principal
-from ..store import migrate
+from .. import migrate_if_sqlite
 from .forwarder import Forwarder
 from .server import build_mcp
 from .spool import Spool
@@ -48,10 +48,7 @@ async def serve_stdio(settings: Settings, flush_interval: float = FLUSH_INTERVAL
 
 
 async def _serve_embedded(settings: Settings) -> None:
-    if settings.is_sqlite:
-        # Zero-config, like the other commands: the file is created and migrated on first use.
-        await anyio.to_thread.run_sync(migrate.upgrade, settings.effective_admin_database_url, "head",
-                                       settings.app_db_role)
+    await anyio.to_thread.run_sync(migrate_if_sqlite, settings)  # zero-config, like every command
     ctx = AppContext.build(settings)
     try:
         identity = await ensure_local_principal(ctx.store)
