@@ -39,6 +39,7 @@ from fortium_metrics.principal import Principal  # noqa: E402
 from fortium_metrics.store import migrate  # noqa: E402
 
 TARGET_S = 60.0
+WORKERS = 1  # set from --workers
 APP_ROLE = "fortium_app"
 
 
@@ -111,7 +112,8 @@ async def import_into(url: str, data: Path, tmp: Path) -> tuple[float, object]:
             await users.create_user(uow, "bench@example.test", "Bench", "developer")
         sink = TimedSink(LocalSink(ctx, Principal.org_admin(org.id)))
         began = time.perf_counter()
-        report = await run_import(TranscriptParser(home=data), [data], sink, user="bench@example.test", show_progress=False)
+        report = await run_import(TranscriptParser(home=data), [data], sink, user="bench@example.test", show_progress=False,
+                                  workers=WORKERS)
         seconds = time.perf_counter() - began
         report.counters["_time_split"] = sink.summary(seconds)  # printed by report_line
         return seconds, report
@@ -157,8 +159,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "fortium-bench-transcripts")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--skip-parse-only", action="store_true", help="skip the parser-only measurement")
+    parser.add_argument("--workers", type=int, default=1, help="import processes (fortium-metrics import --workers)")
     parser.add_argument("--pg-admin-url", default=os.environ.get("FORTIUM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = args.workers
 
     manifest = dataset(args.data, args.records, args.seed)
     files = TranscriptParser(home=args.data).discover([args.data])

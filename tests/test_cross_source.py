@@ -65,3 +65,15 @@ async def test_requests_seen_by_otlp_and_by_a_transcript_count_once(api, keys, s
     await ctx.close(dispose_store=False)
     assert report.duplicates >= 18  # every request was already known from OTLP
     assert await api_request_totals(store, people.alice) == (18, 2742, 111)
+
+
+async def test_a_parallel_transcript_import_gives_the_same_totals(store, people, backend, tmp_path):
+    ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "d"), store=store)
+    sink = LocalSink(ctx, Principal.org_admin(people.org_a))
+    report = await run_import(TranscriptParser(home=TRANSCRIPTS), [TRANSCRIPTS], sink, user="alice@a.test",
+                              show_progress=False, workers=2)
+    again = await run_import(TranscriptParser(home=TRANSCRIPTS), [TRANSCRIPTS], sink, user="alice@a.test",
+                             show_progress=False, workers=2)
+    await ctx.close(dispose_store=False)
+    assert (report.imported, report.rejected, again.imported, again.skipped_files) == (report.imported, 0, 0, report.files)
+    assert await api_request_totals(store, people.alice) == (18, 2742, 111)

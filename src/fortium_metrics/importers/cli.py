@@ -41,6 +41,8 @@ def _common(command):
         click.option("--dry-run", is_flag=True, help="Read and count everything; store nothing."),
         click.option("--json", "as_json", is_flag=True, help="Print the final report as JSON."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
+        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Processes to import with (transcripts into a database; others use one)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -88,7 +90,8 @@ def import_status(ctx: click.Context, org_slug: str | None) -> None:
     asyncio.run(_with_context(settings, work))
 
 
-def _run(ctx: click.Context, parser: Parser, *, paths, org_slug, user_ref, api_url, api_key, dry_run, as_json, no_progress) -> None:
+def _run(ctx: click.Context, parser: Parser, *, paths, org_slug, user_ref, api_url, api_key, dry_run, as_json, no_progress,
+         workers) -> None:
     settings = load_settings(**(ctx.obj or {}))
     api_url = api_url or settings.api_url
     api_key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
@@ -97,7 +100,7 @@ def _run(ctx: click.Context, parser: Parser, *, paths, org_slug, user_ref, api_u
         principal = await _principal(app, org_slug)
         target = user_ref or (None if org_slug else principal.label)
         return await run_import(parser, list(paths), LocalSink(app, principal), user=target, dry_run=dry_run,
-                                show_progress=not no_progress)
+                                show_progress=not no_progress, workers=workers)
 
     async def remote() -> ImportReport:
         state = settings.data_dir / "import-state.json"

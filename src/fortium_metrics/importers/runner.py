@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from itertools import islice
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class Sink(Protocol):
     async def send(self, events: list[dict]) -> IngestResult: ...
     async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None: ...
     async def identities(self, importer: str, identities: list[str], user: str) -> None: ...
+    async def shareable(self) -> tuple[Any, Principal] | None: ...
 
 
 class LocalSink:
@@ -65,6 +68,10 @@ class LocalSink:
 
     async def send(self, events: list[dict]) -> IngestResult:
         return await record_events(self.ctx.ingestor, self.principal, events, source="import")
+
+    async def shareable(self) -> tuple[Any, Principal]:
+        """What a worker process needs to write into the same store (settings, principal)."""
+        return self.ctx.settings, self.principal
 
     async def files_done(self, importer: str, files: list[tuple[str, str, dict[str, int]]]) -> None:
         async with self.ctx.store.unit_of_work(self.principal) as uow:  # one transaction per chunk
@@ -106,23 +113,47 @@ class RemoteSink:
     async def identities(self, importer: str, identities: list[str], user: str) -> None:
         return None  # the server maps the key's user; nothing to record remotely
 
+    async def shareable(self) -> None:
+        return None  # uploads stay in one process: the server parallelises
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
 async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str | None = None,
-                     dry_run: bool = False, show_progress: bool = True, console: Console | None = None) -> ImportReport:
+                     dry_run: bool = False, show_progress: bool = True, console: Console | None = None,
+                     workers: int = 1) -> ImportReport:
+    """`workers` > 1 spreads the files over that many processes when the parser can split its
+    files into independent groups (`partition`) and the sink is a local store."""
     files = parser.discover(paths)
     done = await sink.finished(parser.name)
-    prints = {f: fingerprint(f) for f in files}
-    todo = [f for f in files if done.get(str(f)) != prints[f]]
+    prints = {str(f): fingerprint(f) for f in files}
+    todo = [f for f in files if done.get(str(f)) != prints[str(f)]]
     report = ImportReport(parser.name, files=len(files), skipped_files=len(files) - len(todo), dry_run=dry_run)
+    shared = await sink.shareable() if workers > 1 and hasattr(parser, "partition") and not dry_run else None
+    if shared is not None:
+        stats = await _import_in_processes(parser, todo, shared, report, user, workers, show_progress, console)
+    else:
+        stats = await _import_files(parser, todo, sink, report, prints, user, dry_run, show_progress, console)
+    report.read = stats.records_read
+    report.counters = stats.counters
+    target = user or stats.preferred_email
+    if stats.identities and target and not dry_run:
+        await sink.identities(parser.name, stats.identities, target)
+    return report
+
+
+def _progress(name: str, show: bool, console: Console | None) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[events]} events"), TimeElapsedColumn(),
+                    console=console or Console(stderr=True), disable=not show, transient=False)
+
+
+async def _import_files(parser: Parser, todo: list[Path], sink: Sink, report: ImportReport, prints: dict[str, str],
+                        user: str | None, dry_run: bool, show_progress: bool, console: Console | None) -> ParseStats:
     stats = ParseStats()
-    batcher = _Batcher(parser.name, sink, report, {str(k): v for k, v in prints.items()}, user or None, dry_run, stats)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[events]} events"), TimeElapsedColumn(),
-                        console=console or Console(stderr=True), disable=not show_progress, transient=False)
-    with progress:
+    batcher = _Batcher(parser.name, sink, report, prints, user or None, dry_run, stats)
+    with _progress(f"import {parser.name}", show_progress, console) as progress:
         task = progress.add_task(f"import {parser.name}", total=len(todo), events=0)
         current: str | None = None
         try:
@@ -144,12 +175,49 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
                 await batcher.file_parsed(str(quiet))
         await batcher.drain()
         progress.update(task, completed=len(todo), events=report.imported + report.duplicates)
-    report.read = stats.records_read
-    report.counters = stats.counters
-    target = user or stats.preferred_email
-    if stats.identities and target and not dry_run:
-        await sink.identities(parser.name, stats.identities, target)
-    return report
+    return stats
+
+
+async def _import_in_processes(parser, todo: list[Path], shared: tuple[Any, Principal], report: ImportReport,
+                               user: str | None, workers: int, show_progress: bool, console: Console | None) -> ParseStats:
+    """One process per group of files (each with its own engine): the per-event work is CPU-bound,
+    so this is what uses more than one core. Reports and counters are summed afterwards."""
+    groups = [group for group in parser.partition(todo, workers) if group]
+    merged = ParseStats()
+    if not groups:  # everything was imported before
+        return merged
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool, \
+            _progress(f"import {parser.name} ({len(groups)} processes)", show_progress, console) as progress:
+        task = progress.add_task("import", total=len(todo), events=0)
+        jobs = [loop.run_in_executor(pool, _worker, parser, group, *shared, user) for group in groups]
+        for finished in asyncio.as_completed(jobs):
+            part, stats = await finished
+            for name in ("imported", "duplicates", "rejected"):
+                setattr(report, name, getattr(report, name) + getattr(part, name))
+            report.errors += part.errors
+            merged.records_read += stats.records_read
+            for key, value in stats.counters.items():
+                merged.bump(key, value)
+            merged.identities += [i for i in stats.identities if i not in merged.identities]
+            merged.preferred_email = merged.preferred_email or stats.preferred_email
+            progress.update(task, advance=part.files, events=report.imported + report.duplicates)
+    return merged
+
+
+def _worker(parser, files: list[Path], settings, principal: Principal, user: str | None) -> tuple[ImportReport, ParseStats]:
+    """Runs in a child process: a whole import of `files` into the same store."""
+    async def run() -> tuple[ImportReport, ParseStats]:
+        ctx = AppContext.build(settings)
+        try:
+            report = ImportReport(parser.name, files=len(files))
+            prints = {str(f): fingerprint(f) for f in files}
+            stats = await _import_files(parser, files, LocalSink(ctx, principal), report, prints, user, False, False, None)
+            return report, stats
+        finally:
+            await ctx.close()
+
+    return asyncio.run(run())
 
 
 async def _in_thread(items: Iterator[Parsed], slice_size: int = 2000) -> AsyncIterator[Parsed]:
