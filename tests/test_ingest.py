@@ -202,3 +202,26 @@ async def test_prompts_keep_only_their_length_and_raw_events_are_kept(store, ing
         rows = {r.kind: r for r in await uow.session.scalars(select(MetricEvent))}
     assert rows["prompt"].value == 61 and rows["other"].name == "claude_code.mystery"
     assert rows["tool_execution"].success is None
+
+
+async def test_two_writers_creating_the_same_project_and_user_at_once_both_succeed(store, people, backend):
+    """Two processes (two engines) resolving a new project and user at the same moment."""
+    from fortium_metrics.store.engine import create_engine
+    from fortium_metrics.store.uow import Store
+
+    other_store = Store(create_engine(backend.url))
+    first, second = Ingestor(store), Ingestor(other_store)
+    org_key = Principal(people.org_a, None, "admin", frozenset({"ingest", "admin"}), "api_key")
+    try:
+        for round_ in range(3):
+            results = await asyncio.gather(*[
+                record_events(ingestor, org_key, [tool(10 * round_ + n, project=f"racy-{round_}", user=f"new{round_}@a.test")], "t")
+                for n, ingestor in enumerate((first, second))])
+            assert [r.accepted for r in results] == [1, 1]
+    finally:
+        await first.close()
+        await second.close()
+        await other_store.dispose()
+    async with store.unit_of_work(people.alice) as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Project)) == 3
+        assert await uow.session.scalar(select(func.count()).select_from(User).where(User.email.like("new%"))) == 3

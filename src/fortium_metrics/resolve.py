@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import validation
 from .errors import Invalid
@@ -59,11 +61,16 @@ class Resolver:
         if as_id or await self._unknown_user_policy() == "reject":
             raise Invalid(f"user: no user {ref!r} in this organisation", field="user")
         is_email = validation.EMAIL_RE.match(ref) is not None
-        user = User(email=ref.lower() if is_email else f"{validation.slugify(ref)}@external.invalid",
-                    external_id=None if is_email else ref, name=ref, role="developer", active=True)
-        self.uow.session.add(user)
-        await self.uow.session.flush()
-        return user.id
+        return await self._create_once(User, condition, {
+            "email": ref.lower() if is_email else f"{validation.slugify(ref)}@external.invalid",
+            "external_id": None if is_email else ref, "name": ref, "role": "developer", "active": True})
+
+    async def _create_once(self, model, lookup, values: dict) -> uuid.UUID:
+        """Create just in time, safe against another process creating the same row at the same
+        moment (several servers, import workers): insert-or-ignore, then read whichever row won."""
+        dialect_insert = pg_insert if self.uow.dialect == "postgresql" else sqlite_insert
+        await self.uow.session.execute(dialect_insert(model).on_conflict_do_nothing(), [values])
+        return await self.uow.session.scalar(select(model.id).where(lookup))
 
     async def team(self, ref: str | None, strict: bool = True) -> uuid.UUID | None:
         if ref is None:
@@ -86,9 +93,7 @@ class Resolver:
             if found is None:
                 if as_id:
                     raise Invalid(f"project: no project {ref!r} in this organisation", field="project")
-                project = Project(name=ref, team_id=team_id, status="active")
-                self.uow.session.add(project)
-                await self.uow.session.flush()
-                found = project.id
+                found = await self._create_once(Project, Project.name == ref,
+                                                {"name": ref, "team_id": team_id, "status": "active"})
             self._projects[ref] = found
         return self._projects[ref]
