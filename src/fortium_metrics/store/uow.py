@@ -126,5 +126,10 @@ class Store:
             async with session.begin():
                 yield UnitOfWork(session, principal)
 
+    async def ping(self) -> None:
+        """Raise if the database does not answer (health checks)."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
@@ -18,8 +17,7 @@ _templates = Environment(
 async def healthz(request: Request) -> JSONResponse:
     store = request.app.state.store
     try:
-        async with store.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await store.ping()
         database = "ok"
     except Exception as error:  # health must answer, whatever the database says
         database = f"unavailable: {type(error).__name__}"
