@@ -167,8 +167,16 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
     # its fields once per event costs more than building the row.
     results = [IngestResult() for _ in group]
     accepted, duplicates = [0] * len(group), [0] * len(group)
-    rows, owners = await _rows(uow, group, results, accepted, duplicates)
+    rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates)
     fresh = await write_events(uow, rows)
+    # Sessions last: on SQLite the first write takes the database's write lock, so writes come
+    # after all the Python work of the batch (other processes wait meanwhile).
+    for position, index, event, ids, source in sessions:
+        if await _record_session(uow, event, ids, source):
+            accepted[position] += 1
+        else:
+            duplicates[position] += 1
+            results[position].duplicate_indexes.append(index)
     for row, (position, index) in zip(rows, owners):
         if row["dedup_key"] in fresh:
             accepted[position] += 1
@@ -187,6 +195,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     org = uow.principal.organization_id
     rows: list[dict] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
+    sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)
     seen: set[str] = set()
     for position, pending in enumerate(group):
         resolved: dict[tuple, dict] = {}  # a batch names few (user, team, project): resolve each once
@@ -200,11 +209,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                     results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                     continue
             if isinstance(event, (SessionStart, SessionEnd)):
-                if await _record_session(uow, event, ids, pending.source):
-                    accepted[position] += 1
-                else:
-                    duplicates[position] += 1
-                    results[position].duplicate_indexes.append(index)
+                sessions.append((position, index, event, ids, pending.source))
                 continue
             row = _row(org, event, ids, pending.source)
             if row["dedup_key"] in seen:  # the same event twice in this transaction
@@ -214,7 +219,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
             seen.add(row["dedup_key"])
             rows.append(row)
             owners.append((position, index))
-    return rows, owners
+    return rows, owners, sessions
 
 
 async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,

@@ -70,11 +70,14 @@ def _sqlite_row(row: dict, stamp: str) -> list:
 
 
 async def _write_portable(uow: UnitOfWork, rows: list[dict]) -> set[str]:
+    # Every value is converted before the first write: SQLite has one write lock per database, and
+    # other processes (import workers, hooks) wait while we hold it.
+    stamps = [_sqlite_time(r["occurred_at"]) for r in rows]
+    prepared = [_sqlite_row(r, stamp) for r, stamp in zip(rows, stamps)]
     connection = await uow.session.connection()
     raw = (await connection.get_raw_connection()).driver_connection  # aiosqlite
     await raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_KEYS.split('.')[1]} "
                       "(organization_id TEXT, dedup_key TEXT, occurred_at TEXT)")
-    stamps = [_sqlite_time(r["occurred_at"]) for r in rows]
     org = rows[0]["organization_id"].hex  # one organisation per unit of work
     await raw.executemany(f"INSERT INTO {_SQLITE_KEYS} VALUES (?, ?, ?)",
                           [(org, r["dedup_key"], stamp) for r, stamp in zip(rows, stamps)])
@@ -84,7 +87,7 @@ async def _write_portable(uow: UnitOfWork, rows: list[dict]) -> set[str]:
     fresh = {key for (key,) in await cursor.fetchall()}
     await cursor.close()
     await raw.execute(f"DELETE FROM {_SQLITE_KEYS}")
-    values = [_sqlite_row(r, stamp) for r, stamp in zip(rows, stamps) if r["dedup_key"] in fresh]
+    values = [row for row, r in zip(prepared, rows) if r["dedup_key"] in fresh]
     if values:
         await raw.executemany(_SQLITE_INSERT, values)
     return fresh
