@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Integer, case, cast, func, select
 
 from .errors import Invalid, NotFound
+from .lookup import find_one
 from .permissions import scope_filters
 from .store.models import AgentSession, MetricEvent, Project, Team, User
 from .store.uow import UnitOfWork
@@ -116,14 +117,7 @@ async def _conditions(uow: UnitOfWork, window: Window, filters: Filters, individ
 
 
 async def _find(uow: UnitOfWork, model, ref: str, natural_key, field: str) -> uuid.UUID:
-    try:
-        condition = model.id == uuid.UUID(ref)
-    except ValueError:
-        condition = natural_key == ref
-    found = await uow.session.scalar(select(model.id).where(condition))
-    if found is None:
-        raise NotFound(f"{field}: no {field} {ref!r} in this organisation", field=field)
-    return found
+    return (await find_one(uow, model, ref, natural_key, field)).id
 
 
 def _rate(successes, total) -> float | None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from . import audit, validation
+from .lookup import find_one
 from .permissions import authorize
-from .errors import Invalid, NotFound
+from .errors import Invalid
 from .principal import SCOPES
 from .store.models import ApiKey
 from .store.types import utcnow
@@ -70,14 +70,7 @@ async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
 async def revoke_api_key(uow: UnitOfWork, ref: str) -> ApiKey:
     """By id or display prefix; revoking twice is harmless."""
     await authorize(uow, "apikeys.manage")
-    condition = ApiKey.prefix == ref
-    try:
-        condition = ApiKey.id == uuid.UUID(ref)
-    except ValueError:
-        pass
-    key = await uow.session.scalar(select(ApiKey).where(condition))
-    if key is None:
-        raise NotFound(f"key: no API key {ref!r} in this organisation", field="key")
+    key = await find_one(uow, ApiKey, ref, ApiKey.prefix, "key", "API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(uow, "apikey.revoke", target=key.prefix)

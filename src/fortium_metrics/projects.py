@@ -6,7 +6,8 @@ import uuid
 from sqlalchemy import select
 
 from . import audit, validation
-from .errors import Conflict, NotFound
+from .errors import Conflict
+from .lookup import find_one
 from .pagination import PageQuery, paginate
 from .permissions import authorize
 from .store.models import Project
@@ -18,14 +19,7 @@ STATUSES = ("active", "archived")
 
 async def get_project(uow: UnitOfWork, ref: str | uuid.UUID) -> Project:
     await authorize(uow, "projects.list")
-    try:
-        condition = Project.id == uuid.UUID(str(ref))
-    except ValueError:
-        condition = Project.name == str(ref)
-    project = await uow.session.scalar(select(Project).where(condition))
-    if project is None:
-        raise NotFound(f"project: no project {str(ref)!r} in this organisation", field="project")
-    return project
+    return await find_one(uow, Project, ref, Project.name, "project")
 
 
 async def search_projects(uow: UnitOfWork, page: PageQuery, status: str | None = None,

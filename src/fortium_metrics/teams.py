@@ -6,8 +6,9 @@ import uuid
 from sqlalchemy import select
 
 from . import audit, validation
+from .lookup import find_one
 from .permissions import authorize
-from .errors import Conflict, NotFound
+from .errors import Conflict
 from .store.models import Team, TeamMembership, User
 from .store.uow import UnitOfWork
 from .users import get_user
@@ -29,15 +30,7 @@ async def create_team(uow: UnitOfWork, name: str, slug: str | None = None, descr
 
 
 async def get_team(uow: UnitOfWork, ref: str | uuid.UUID) -> Team:
-    condition = Team.slug == str(ref)
-    try:
-        condition = Team.id == uuid.UUID(str(ref))
-    except ValueError:
-        pass
-    team = await uow.session.scalar(select(Team).where(condition))
-    if team is None:
-        raise NotFound(f"team: no team {str(ref)!r} in this organisation", field="team")
-    return team
+    return await find_one(uow, Team, ref, Team.slug, "team")
 
 
 async def list_teams(uow: UnitOfWork) -> list[Team]:

@@ -6,9 +6,10 @@ import uuid
 from sqlalchemy import func, select
 
 from . import audit, validation
+from .lookup import find_one
 from .pagination import PageQuery, paginate
 from .permissions import authorize
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid
 from .principal import ROLES
 from .store.models import User
 from .store.uow import UnitOfWork
@@ -68,12 +69,4 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
 
 async def get_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
     """By id or e-mail, inside the caller's organisation (another organisation's user is NotFound)."""
-    condition = User.email == str(ref).lower()
-    try:
-        condition = User.id == uuid.UUID(str(ref))
-    except ValueError:
-        pass
-    user = await uow.session.scalar(select(User).where(condition))
-    if user is None:
-        raise NotFound(f"user: no user {str(ref)!r} in this organisation", field="user")
-    return user
+    return await find_one(uow, User, ref, User.email, "user", natural_value=str(ref).lower())
