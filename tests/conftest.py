@@ -221,3 +221,15 @@ def live_server(backend, tmp_path):
     yield LiveServer(f"http://127.0.0.1:{port}", app)
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture
+async def sink(store, people, backend, tmp_path):
+    """An import sink writing into org A of the test's store (as its operator)."""
+    from fortium_metrics.config import load_settings
+    from fortium_metrics.context import AppContext
+    from fortium_metrics.importers.runner import LocalSink
+
+    ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "d"), store=store)
+    yield LocalSink(ctx, Principal.org_admin(people.org_a))
+    await ctx.close(dispose_store=False)

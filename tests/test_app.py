@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from fortium_metrics.app import create_app

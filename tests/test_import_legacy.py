@@ -12,12 +12,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from fortium_metrics.config import load_settings
-from fortium_metrics.context import AppContext
 from fortium_metrics.importers.base import ParseStats
 from fortium_metrics.importers.legacy import LegacyParser
-from fortium_metrics.importers.runner import LocalSink, run_import
-from fortium_metrics.principal import Principal
+from fortium_metrics.importers.runner import run_import
 from fortium_metrics.store.models import AgentSession, LocalDataMapping, MetricEvent
 
 
@@ -308,13 +305,6 @@ def test_spec_only_shapes_are_accepted_and_flagged(tmp_path):
 
 
 # --- end to end ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def sink(store, people, backend, tmp_path):
-    ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "d"), store=store)
-    yield LocalSink(ctx, Principal.org_admin(people.org_a))
-    await ctx.close(dispose_store=False)
 
 
 async def _stored(store, people):

@@ -8,11 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from fortium_metrics import imports
-from fortium_metrics.context import AppContext
-from fortium_metrics.config import load_settings
 from fortium_metrics.importers.base import Parsed, ParseStats, RecordError, stable_id
-from fortium_metrics.importers.runner import LocalSink, run_import
-from fortium_metrics.principal import Principal
+from fortium_metrics.importers.runner import run_import
 from fortium_metrics.store.models import LocalDataMapping, MetricEvent
 
 pytestmark = pytest.mark.anyio
@@ -59,13 +56,6 @@ def files(tmp_path) -> Path:
         (root / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
     (root / "empty.jsonl").write_text("")  # yields nothing: still finished, skipped next time
     return root
-
-
-@pytest.fixture
-async def sink(store, people, backend, tmp_path):
-    ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "d"), store=store)
-    yield LocalSink(ctx, Principal.org_admin(people.org_a))
-    await ctx.close(dispose_store=False)
 
 
 async def _events(store, people) -> int:

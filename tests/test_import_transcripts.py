@@ -13,14 +13,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from fortium_metrics.config import load_settings
-from fortium_metrics.context import AppContext
 from fortium_metrics.events import event_adapter
 from fortium_metrics.importers.base import ParseStats
-from fortium_metrics.importers.runner import LocalSink, run_import
+from fortium_metrics.importers.runner import run_import
 from fortium_metrics.importers.transcripts import TranscriptParser
 from fortium_metrics.importers.transcripts_prices import PriceTable
-from fortium_metrics.principal import Principal
 from fortium_metrics.store.models import AgentSession, MetricEvent
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
@@ -435,13 +432,6 @@ def test_a_beside_layout_agent_file_is_a_subagent(tmp_path):
 
 
 # ---- end to end -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def sink(store, people, backend, tmp_path):
-    ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "d"), store=store)
-    yield LocalSink(ctx, Principal.org_admin(people.org_a))
-    await ctx.close(dispose_store=False)
 
 
 async def _stored(store, people) -> dict:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from fortium_metrics import orgs, teams
+from fortium_metrics import teams
 from fortium_metrics.errors import Forbidden, Invalid
 from fortium_metrics.ingest import MAX_BATCH, Ingestor, record_events
 from fortium_metrics.principal import Principal

@@ -6,7 +6,6 @@ import gzip
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
