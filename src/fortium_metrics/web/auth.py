@@ -57,8 +57,6 @@ class CredentialVerifier:
                               subject=str(principal.user_id or ""), principal=principal)
 
 
-ApiKeyVerifier = CredentialVerifier  # the name the MCP adapter knows it by
-
 
 class HeaderOrCookieBackend(BearerAuthBackend):
     """Bearer header first; a browser's session cookie only when no header was sent."""
