@@ -69,6 +69,22 @@ def test_schema_matches_the_models(empty_db):
         engine.dispose()
 
 
+@pytest.mark.postgres
+def test_dedup_keys_compare_byte_by_byte_and_downgrade_restores_the_default(pg_databases):
+    url = pg_databases.create()
+    migrate.upgrade(url)
+
+    def collations() -> set:
+        with psycopg.connect(url) as conn:
+            return set(conn.execute(
+                "SELECT table_name, collation_name FROM information_schema.columns "
+                "WHERE column_name = 'dedup_key' AND table_name IN ('event_keys', 'metric_events')").fetchall())
+
+    assert collations() == {("event_keys", "C"), ("metric_events", "C")}
+    migrate.downgrade(url, "0005")
+    assert collations() == {("event_keys", None), ("metric_events", None)}
+
+
 def _month_start(months: int) -> datetime:
     now = datetime.now(timezone.utc)
     year, month = divmod(now.month - 1 + months, 12)

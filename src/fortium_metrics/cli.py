@@ -91,17 +91,20 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None) -> 
 @click.option("--port", type=int, help="Port (FORTIUM_PORT, default 8765).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the service: REST API, dashboard and health check (and, as they land, MCP and OTLP)."""
+    """Run the service: dashboard, REST API, MCP (Streamable HTTP and SSE), OTLP and hooks."""
     import uvicorn
 
     from .app import create_app
+    from .runtime import tune_gc_for_serving
 
     settings = _settings(ctx, host=host, port=port)
     migrate_if_sqlite(settings)
     if not settings.is_sqlite and migrate.current_revision(settings.effective_database_url) != migrate.head_revision():
         raise ConfigError("the database schema is not up to date: run `fortium-metrics db upgrade` first")
     out.print(f"fortium-metrics on http://{settings.host}:{settings.port}/ ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    app = create_app(settings)
+    tune_gc_for_serving()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
 # -- db ---------------------------------------------------------------------------------------

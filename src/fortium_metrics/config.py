@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         description="Requests per organisation on the REST API and MCP, a moving window such as 6000/minute "
         "or 50/second; `off` disables it. Shared through Redis when redis_url is set.",
     )
+    ingest_writers: int = Field(
+        2, ge=1, le=16,
+        description="Concurrent ingestion transactions per process on PostgreSQL: while one commits, the "
+        "next batch is already being written. SQLite always uses one (it has a single write lock).",
+    )
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8765, ge=1, le=65535, description="Port `serve` listens on.")
     log_level: str = Field("info", description="debug | info | warning | error")

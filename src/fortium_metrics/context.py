@@ -25,7 +25,8 @@ class AppContext:
         store = store or Store(create_engine(settings.effective_database_url))
         accounts = Accounts(store, TokenKeys.from_settings(settings), LoginGuard(settings),
                             timedelta(days=settings.refresh_token_days))
-        return cls(settings=settings, store=store, ingestor=Ingestor(store), accounts=accounts)
+        return cls(settings=settings, store=store, ingestor=Ingestor(store, writers=settings.ingest_writers),
+                   accounts=accounts)
 
     async def close(self, dispose_store: bool = True) -> None:
         await self.ingestor.close()

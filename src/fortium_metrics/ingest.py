@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg.errors import DeadlockDetected, SerializationFailure
 from pydantic.json_schema import SkipJsonSchema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,8 +27,8 @@ from .errors import Forbidden, Invalid
 from .events import COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
 from .principal import Principal
 from .resolve import Resolver
-from .store.event_writer import write_events
-from .store.models import AgentSession, MetricEvent
+from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
+from .store.models import AgentSession
 from .store.uow import Store, UnitOfWork
 
 MAX_BATCH = 5000
@@ -91,10 +92,43 @@ async def record_events(ingestor: "Ingestor", principal: Principal, items: list[
                         *, strict_teams: bool = True) -> IngestResult:
     """`strict_teams=False` for sources whose team is a free-form label (OTLP resource attributes,
     hooks): an unknown team is then kept as a label instead of rejecting the event."""
+    _check_call(principal, items)
+    valid, errors = parse_items(items)
+    return await _record(ingestor, principal, valid, errors, source, strict_teams)
+
+
+async def record_valid_events(ingestor: "Ingestor", principal: Principal, events: list[EventBase], source: str,
+                              *, strict_teams: bool = True) -> IngestResult:
+    """record_events for a batch already validated whole (parse_valid_batch)."""
+    _check_call(principal, events)
+    return await _record(ingestor, principal, list(enumerate(events)), [], source, strict_teams)
+
+
+class _Batch(BaseModel):
+    events: list[Event]
+
+
+_batch_json = TypeAdapter(_Batch)
+
+
+def parse_valid_batch(raw: bytes) -> list[EventBase] | None:
+    """The events of a JSON body `{"events": [...]}` when every one is valid, or None. pydantic-core
+    reads the bytes straight into the models (no intermediate dicts): the fast path for REST
+    batches. On None the caller parses the body and calls record_events, which names each error."""
+    try:
+        return _batch_json.validate_json(raw).events
+    except ValidationError:
+        return None
+
+
+def _check_call(principal: Principal, items: list) -> None:
     require_scope(principal, "ingest")
     if len(items) > MAX_BATCH:
         raise Invalid(f"events: at most {MAX_BATCH} events per call (got {len(items)})", field="events")
-    valid, errors = parse_items(items)
+
+
+async def _record(ingestor: "Ingestor", principal: Principal, valid: list[tuple[int, EventBase]],
+                  errors: list[ItemError], source: str, strict_teams: bool) -> IngestResult:
     result = await ingestor.submit(principal, valid, source, strict_teams) if valid else IngestResult()
     result.errors = sorted(errors + result.errors, key=lambda e: e.index)
     result.rejected = len({e.index for e in result.errors})
@@ -111,27 +145,35 @@ class _Pending:
 
 
 class Ingestor:
-    """Group commit. One per process (built by the app/CLI factories); `close()` drains it."""
+    """Group commit. One per process (built by the app/CLI factories); `close()` drains it.
 
-    def __init__(self, store: Store, max_rows_per_transaction: int = 20_000) -> None:
+    `writers` transactions run at once on PostgreSQL (SQLite has one write lock: one writer).
+    Each writer takes whatever is queued when it becomes free, so while one transaction waits for
+    the database the next is already being built and written, and PostgreSQL works on both."""
+
+    def __init__(self, store: Store, max_rows_per_transaction: int = 20_000, writers: int = 2) -> None:
         self.store = store
         self.max_rows = max_rows_per_transaction
+        self.writers = writers if store.dialect == "postgresql" else 1
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._writer: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str,
                      strict_teams: bool = True) -> IngestResult:
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._run(), name="fortium-ingest-writer")
+        if len(self._tasks) < self.writers or any(task.done() for task in self._tasks):
+            self._tasks = [task for task in self._tasks if not task.done()]
+            while len(self._tasks) < self.writers:
+                self._tasks.append(asyncio.create_task(self._run(), name="fortium-ingest-writer"))
         pending = _Pending(principal, events, source, strict_teams)
         self._queue.put_nowait(pending)
         return await pending.future
 
     async def close(self) -> None:
-        if self._writer is not None:
+        if self._tasks:
             await self._queue.join()
-            self._writer.cancel()
-            self._writer = None
+            for task in self._tasks:
+                task.cancel()
+            self._tasks = []
 
     async def _run(self) -> None:
         while True:
@@ -149,17 +191,29 @@ class Ingestor:
                 self._queue.task_done()
 
     async def _write_group(self, org: uuid.UUID, group: list[_Pending]) -> None:
-        try:
-            async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
-                results = await _write(uow, group)
-        except Exception as error:  # the transaction rolled back: nothing of this group is stored
-            for pending in group:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
-            return
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
+                    results = await _write(uow, group)
+                break
+            except Exception as error:  # the transaction rolled back: nothing of this group is stored
+                if attempt < _ATTEMPTS and _is_transient(error):
+                    continue  # two writers deadlocked on the same new user or session: try again
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(error)
+                return
         for pending, result in zip(group, results):
             if not pending.future.done():
                 pending.future.set_result(result)
+
+
+_ATTEMPTS = 3
+
+
+def _is_transient(error: Exception) -> bool:
+    """PostgreSQL aborted the transaction only because of another one; running it again is safe."""
+    return isinstance(getattr(error, "orig", None) or error, (DeadlockDetected, SerializationFailure))
 
 
 async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
@@ -171,14 +225,15 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
     fresh = await write_events(uow, rows)
     # Sessions last: on SQLite the first write takes the database's write lock, so writes come
     # after all the Python work of the batch (other processes wait meanwhile).
-    for position, index, event, ids, source in sessions:
+    # In session-id order, like the keys: concurrent writers then lock shared sessions in one order.
+    for position, index, event, ids, source in sorted(sessions, key=lambda item: item[2].session_id):
         if await _record_session(uow, event, ids, source):
             accepted[position] += 1
         else:
             duplicates[position] += 1
             results[position].duplicate_indexes.append(index)
     for row, (position, index) in zip(rows, owners):
-        if row["dedup_key"] in fresh:
+        if row[DEDUP_KEY] in fresh:
             accepted[position] += 1
         else:
             duplicates[position] += 1
@@ -189,11 +244,11 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
 
 
 async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResult], accepted: list[int],
-                duplicates: list[int]) -> tuple[list[dict], list[int]]:
-    """The metric rows of a group, with the request each came from; sessions are written here."""
+                duplicates: list[int]) -> tuple[list[list], list[tuple[int, int]], list[tuple]]:
+    """The metric rows of a group (see ROW_COLUMNS), the request and item each came from, and the
+    session starts/ends (written after the rows, see _write)."""
     resolver = Resolver(uow)
-    org = uow.principal.organization_id
-    rows: list[dict] = []
+    rows: list[list] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)
     seen: set[str] = set()
@@ -211,12 +266,12 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
             if isinstance(event, (SessionStart, SessionEnd)):
                 sessions.append((position, index, event, ids, pending.source))
                 continue
-            row = _row(org, event, ids, pending.source)
-            if row["dedup_key"] in seen:  # the same event twice in this transaction
+            row = _row(event, ids, pending.source)
+            if row[DEDUP_KEY] in seen:  # the same event twice in this transaction
                 duplicates[position] += 1
                 results[position].duplicate_indexes.append(index)
                 continue
-            seen.add(row["dedup_key"])
+            seen.add(row[DEDUP_KEY])
             rows.append(row)
             owners.append((position, index))
     return rows, owners, sessions
@@ -257,32 +312,37 @@ async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids
     return True
 
 
-_EMPTY_ROW = dict.fromkeys(c.name for c in MetricEvent.__table__.columns)
 _COMMON = {"type", "event_id", "timestamp", "session_id", "user", "team", "project", "attributes"}
-# Per type, the model fields that are kept in `attributes` (precomputed: _row runs once per event,
-# and most types have none or one, so scanning every field of every event would be wasted).
-_EXTRA_FIELDS = {kind: tuple(f for f in EVENT_MODELS[kind].model_fields if f not in _COMMON | set(columns) | {name_field})
-                 for kind, (_, name_field, columns) in COLUMN_MAP.items()}
+_AT = {column: position for position, column in enumerate(ROW_COLUMNS)}
+_BLANK = [None] * len(ROW_COLUMNS)
+_TIME, _KIND, _NAME, _USER, _TEAM, _PROJECT, _SESSION, _SOURCE, _SUCCESS, _CACHE_WRITE, _ATTRIBUTES = (
+    _AT[c] for c in ("occurred_at", "kind", "name", "user_id", "team_id", "project_id", "session_id", "source",
+                     "success", "cache_write_tokens", "attributes"))
+# Per type, precomputed once (_row runs once per event): the row's kind, the field naming it, the
+# (row position, field) of its own columns, and the fields kept in `attributes` instead.
+_PLANS = {kind: (stored_kind, name_field, tuple((_AT[column], f) for f, column in columns.items()),
+                 tuple(f for f in EVENT_MODELS[kind].model_fields if f not in _COMMON | set(columns) | {name_field}))
+          for kind, (stored_kind, name_field, columns) in COLUMN_MAP.items()}
 
 
-def _row(org: uuid.UUID, event: EventBase, ids: dict, source: str) -> dict:
-    """The metric_events row of an event. `id` is left to the writer (PostgreSQL generates it)."""
-    kind, name_field, columns = COLUMN_MAP[event.type]
+def _row(event: EventBase, ids: dict, source: str) -> list:
+    """The metric_events row of an event, as the writers take it (ROW_COLUMNS order)."""
+    kind, name_field, columns, extra_fields = _PLANS[event.type]
     data = event.__dict__
-    row: dict[str, Any] = {
-        **_EMPTY_ROW,
-        "organization_id": org, "occurred_at": event.timestamp, "kind": kind,
-        "name": data.get(name_field) if name_field else None, "session_id": event.session_id,
-        "source": source, "dedup_key": dedup_key(event), **ids,
-    }
-    for field_name, column in columns.items():
-        row[column] = data[field_name]
-    extras = {k: data[k] for k in _EXTRA_FIELDS[event.type] if data[k] is not None}
+    row = _BLANK.copy()
+    row[_TIME], row[_KIND], row[_SESSION], row[_SOURCE] = event.timestamp, kind, event.session_id, source
+    row[_USER], row[_TEAM], row[_PROJECT] = ids["user_id"], ids["team_id"], ids["project_id"]
+    row[DEDUP_KEY] = dedup_key(event)
+    if name_field:
+        row[_NAME] = data[name_field]
+    for position, field_name in columns:
+        row[position] = data[field_name]
     if event.type == "task":
-        row["success"] = data["status"] == "completed"
+        row[_SUCCESS] = data["status"] == "completed"
     elif event.type == "api_request":
-        row["cache_write_tokens"] = data["cache_write_5m_tokens"] + data["cache_write_1h_tokens"]
+        row[_CACHE_WRITE] = data["cache_write_5m_tokens"] + data["cache_write_1h_tokens"]
     elif event.type in ("api_error", "tool_decision"):
-        row["success"] = event.type == "tool_decision" and data["decision"] == "accept"
-    row["attributes"] = {**event.attributes, **extras} if extras else event.attributes
+        row[_SUCCESS] = event.type == "tool_decision" and data["decision"] == "accept"
+    extras = {k: data[k] for k in extra_fields if data[k] is not None} if extra_fields else None
+    row[_ATTRIBUTES] = json_text({**event.attributes, **extras} if extras else event.attributes)
     return row

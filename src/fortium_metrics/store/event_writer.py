@@ -1,18 +1,21 @@
 """Bulk writes of metric events with exact dedup, one implementation per dialect.
 
-Both return the set of dedup keys that were new (their events are now stored); the others were
-already known. Keys must be unique within one call (the caller dedups the batch first). Runs in
-the caller's tenant-bound transaction, with `organization_id` already stamped on every row.
-Rows come without an `id`: each writer gives the stored rows theirs.
+A row is a list of values in `ROW_COLUMNS` order: every metric_events column but the
+organisation (one per call: the unit of work's) and the id (each writer gives the stored rows
+theirs), with `attributes` already serialised to JSON text (`json_text`). Lists, not dicts: the
+row is built once per event and handed to the driver as it is.
+
+Both writers return the set of dedup keys that were new (their events are now stored); the others
+were already known. Keys must be unique within one call (the caller dedups the batch first). Runs
+in the caller's tenant-bound transaction.
 """
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from operator import itemgetter
 
 import orjson
-from psycopg.types.json import Jsonb
+from psycopg.errors import UniqueViolation
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Uuid
 
 from .models import MetricEvent
@@ -20,15 +23,31 @@ from .types import UTCDateTime
 from .uow import UnitOfWork
 
 COLUMNS = [c.name for c in MetricEvent.__table__.columns]
+# `attributes` last: the PostgreSQL COPY below relies on no order but this one.
+ROW_COLUMNS = [c for c in COLUMNS if c not in ("organization_id", "id", "attributes")] + ["attributes"]
+DEDUP_KEY = ROW_COLUMNS.index("dedup_key")
+
+
+def json_text(value) -> str:
+    """JSON as the writers take `attributes`: orjson is several times faster than json; dict keys
+    that are not strings are written as strings rather than refused."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 _STAGING = "fortium_ingest_staging"
 
 
-async def write_events(uow: UnitOfWork, rows: list[dict]) -> set[str]:
+async def write_events(uow: UnitOfWork, rows: list[list]) -> set[str]:
     if not rows:
         return set()
+    if uow.principal.organization_id is None:
+        raise ValueError("metric events are written inside one organisation's unit of work")
     if uow.dialect == "postgresql":
         return await _write_postgres(uow, rows)
     return await _write_portable(uow, rows)
+
+
+async def _driver_connection(uow: UnitOfWork):
+    connection = await uow.session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 # SQLite: driver-level statements on the session's connection. The ORM's bulk insert costs about
@@ -36,8 +55,9 @@ async def write_events(uow: UnitOfWork, rows: list[dict]) -> set[str]:
 # (UUIDs as 32 hex digits, naive UTC timestamps, JSON text) costs a few. tests/test_ingest.py reads
 # the rows back through the ORM, which holds the two formats equal. The keys are claimed in one
 # statement from a temporary table, so a concurrent writer can never make us store a key twice.
-_SQLITE_KEYS = "temp.fortium_ingest_keys"
-_SQLITE_INSERT = f"INSERT INTO metric_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_SQLITE_KEYS = "fortium_ingest_keys"
+_SQLITE_INSERT = (f"INSERT INTO metric_events (organization_id, id, {', '.join(ROW_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 2))})")
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -50,57 +70,47 @@ def _sqlite_converter(column):
         return lambda value: value.hex if value is not None else None
     if isinstance(column.type, UTCDateTime):
         return lambda value: _sqlite_time(value) if value is not None else None
-    if column.name == "attributes":
-        return lambda value: orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    return None  # stored as given (text, numbers, booleans as integers)
+    return None  # stored as given (text, JSON text, numbers, booleans as integers)
 
 
-_SQLITE_CONVERTERS = [(c.name, _sqlite_converter(c)) for c in MetricEvent.__table__.columns]
+_SQLITE_CONVERTERS = [_sqlite_converter(MetricEvent.__table__.columns[name]) for name in ROW_COLUMNS]
+_TIME = ROW_COLUMNS.index("occurred_at")
 
 
-_ID = next(i for i, (name, _) in enumerate(_SQLITE_CONVERTERS) if name == "id")
-_TIME = next(i for i, (name, _) in enumerate(_SQLITE_CONVERTERS) if name == "occurred_at")
-
-
-def _sqlite_row(row: dict, stamp: str) -> list:
-    values = [convert(row[name]) if convert else row[name] for name, convert in _SQLITE_CONVERTERS if name != "id"]
-    values.insert(_ID, os.urandom(16).hex())  # a fresh id; SQLAlchemy reads 32 hex digits as a UUID
-    values[_TIME] = stamp
+def _sqlite_row(org: str, row: list, stamp: str) -> list:
+    values = [org, os.urandom(16).hex()]  # a fresh id; SQLAlchemy reads 32 hex digits as a UUID
+    values += [convert(value) if convert else value for convert, value in zip(_SQLITE_CONVERTERS, row)]
+    values[2 + _TIME] = stamp
     return values
 
 
-async def _write_portable(uow: UnitOfWork, rows: list[dict]) -> set[str]:
+async def _write_portable(uow: UnitOfWork, rows: list[list]) -> set[str]:
     # Every value is converted before the first write: SQLite has one write lock per database, and
     # other processes (import workers, hooks) wait while we hold it.
-    stamps = [_sqlite_time(r["occurred_at"]) for r in rows]
-    prepared = [_sqlite_row(r, stamp) for r, stamp in zip(rows, stamps)]
-    connection = await uow.session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection  # aiosqlite
-    await raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_KEYS.split('.')[1]} "
+    org = uow.principal.organization_id.hex
+    stamps = [_sqlite_time(row[_TIME]) for row in rows]
+    prepared = [_sqlite_row(org, row, stamp) for row, stamp in zip(rows, stamps)]
+    raw = await _driver_connection(uow)  # aiosqlite
+    await raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SQLITE_KEYS} "
                       "(organization_id TEXT, dedup_key TEXT, occurred_at TEXT)")
-    org = rows[0]["organization_id"].hex  # one organisation per unit of work
-    await raw.executemany(f"INSERT INTO {_SQLITE_KEYS} VALUES (?, ?, ?)",
-                          [(org, r["dedup_key"], stamp) for r, stamp in zip(rows, stamps)])
+    await raw.executemany(f"INSERT INTO temp.{_SQLITE_KEYS} VALUES (?, ?, ?)",
+                          [(org, row[DEDUP_KEY], stamp) for row, stamp in zip(rows, stamps)])
     cursor = await raw.execute(
         f"INSERT INTO event_keys (organization_id, dedup_key, occurred_at) SELECT organization_id, dedup_key, occurred_at "
-        f"FROM {_SQLITE_KEYS} WHERE true ON CONFLICT DO NOTHING RETURNING dedup_key")
+        f"FROM temp.{_SQLITE_KEYS} WHERE true ON CONFLICT DO NOTHING RETURNING dedup_key")
     fresh = {key for (key,) in await cursor.fetchall()}
     await cursor.close()
-    await raw.execute(f"DELETE FROM {_SQLITE_KEYS}")
-    values = [row for row, r in zip(prepared, rows) if r["dedup_key"] in fresh]
+    await raw.execute(f"DELETE FROM temp.{_SQLITE_KEYS}")
+    values = [values for values, row in zip(prepared, rows) if row[DEDUP_KEY] in fresh]
     if values:
         await raw.executemany(_SQLITE_INSERT, values)
     return fresh
 
 
-# PostgreSQL: binary COPY of the varying columns. The organisation is one parameter per call (the
-# transaction's) and ids come from gen_random_uuid(), so neither is formatted per row. Binary
-# COPY needs each column's type; they follow the ORM types, which tests/test_migrations.py holds
-# equal to the migrated schema. JSON goes through orjson (several times faster than json).
-_COPIED = [c for c in COLUMNS if c not in ("organization_id", "id", "attributes")] + ["attributes"]
-_ROW_VALUES = itemgetter(*_COPIED[:-1])
-
-
+# PostgreSQL: binary COPY of the rows into a staging table, then one statement moves them. The
+# organisation is one parameter per call and ids come from gen_random_uuid(), so neither is
+# formatted per row. Binary COPY needs each column's type; they follow the ORM types, which
+# tests/test_migrations.py holds equal to the migrated schema.
 def _copy_type(column) -> str:
     # BigInteger before Integer: it is a subclass. A column of any other type fails at import.
     kinds = ((Uuid, "uuid"), (UTCDateTime, "timestamptz"), (BigInteger, "int8"), (Integer, "int4"), (Boolean, "bool"),
@@ -111,38 +121,60 @@ def _copy_type(column) -> str:
     raise TypeError(f"metric_events.{column.name}: no binary COPY type for {column.type!r}")
 
 
-_COPY_TYPES = [_copy_type(MetricEvent.__table__.columns[name]) for name in _COPIED[:-1]] + ["jsonb"]
+# `attributes` is staged as the JSON text it arrives as and becomes jsonb when moved.
+_COPY_TYPES = [_copy_type(MetricEvent.__table__.columns[name]) for name in ROW_COLUMNS[:-1]] + ["text"]
+_COLUMN_LIST = ", ".join(ROW_COLUMNS)
+_STAGED = ", ".join(f"s.{c}" for c in ROW_COLUMNS[:-1]) + ", s.attributes::jsonb"
+_CLAIM_ALL = (
+    f"WITH claimed AS (INSERT INTO event_keys (organization_id, dedup_key, occurred_at) "
+    f"SELECT %(org)s, dedup_key, occurred_at FROM {_STAGING} ORDER BY dedup_key) "
+    f"INSERT INTO metric_events (organization_id, id, {_COLUMN_LIST}) "
+    f"SELECT %(org)s, gen_random_uuid(), {_STAGED} FROM {_STAGING} s")
+_CLAIM_NEW = (
+    f"WITH fresh AS (INSERT INTO event_keys (organization_id, dedup_key, occurred_at) "
+    f"SELECT %(org)s, dedup_key, occurred_at FROM {_STAGING} ORDER BY dedup_key ON CONFLICT DO NOTHING "
+    f"RETURNING dedup_key), "
+    f"moved AS (INSERT INTO metric_events (organization_id, id, {_COLUMN_LIST}) "
+    f"SELECT %(org)s, gen_random_uuid(), {_STAGED} FROM {_STAGING} s JOIN fresh f ON f.dedup_key = s.dedup_key) "
+    f"SELECT dedup_key FROM fresh")
 
 
-def _json(value) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+async def _write_postgres(uow: UnitOfWork, rows: list[list]) -> set[str]:
+    """COPY into a transaction-scoped staging table, then claim the keys and move the rows.
 
-
-async def _write_postgres(uow: UnitOfWork, rows: list[dict]) -> set[str]:
-    """COPY into a session-temporary staging table, then one statement claims the keys
-    (ON CONFLICT DO NOTHING) and moves exactly the rows whose keys were new."""
-    organization_id = uow.principal.organization_id
-    if organization_id is None:
-        raise ValueError("metric events are written inside one organisation's unit of work")
-    connection = await uow.session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    columns = ", ".join(_COPIED)
+    The claim is optimistic: re-sent events are rare, so a plain INSERT of every key (half the
+    work of ON CONFLICT, which probes the index before inserting) runs first, inside a savepoint.
+    Only when a key is already known does it roll back to the savepoint and take the exact path:
+    ON CONFLICT DO NOTHING, then move just the rows whose keys were new. Keys are claimed in
+    sorted order, so two writers claiming overlapping keys wait for each other instead of
+    deadlocking."""
+    raw = await _driver_connection(uow)
+    params = {"org": uow.principal.organization_id}
     async with raw.cursor() as cursor:
-        await cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM metric_events WITH NO DATA")
-        async with cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_COPY_TYPES)
-            write = copy.write_row
-            for row in rows:
-                await write((*_ROW_VALUES(row), Jsonb(row["attributes"], dumps=_json)))
-        staged = ", ".join(f"s.{c}" for c in _COPIED)
-        await cursor.execute(
-            f"WITH fresh AS (INSERT INTO event_keys (organization_id, dedup_key, occurred_at) "
-            f"SELECT %(org)s, dedup_key, occurred_at FROM {_STAGING} ON CONFLICT DO NOTHING RETURNING dedup_key), "
-            f"moved AS (INSERT INTO metric_events (organization_id, id, {columns}) "
-            f"SELECT %(org)s, gen_random_uuid(), {staged} FROM {_STAGING} s JOIN fresh f ON f.dedup_key = s.dedup_key) "
-            f"SELECT dedup_key FROM fresh", {"org": organization_id})
-        fresh = {key for (key,) in await cursor.fetchall()}
-        await cursor.execute(f"DELETE FROM {_STAGING}")
-    return fresh
+        await _stage(uow, cursor, rows)
+        await cursor.execute("SAVEPOINT fortium_claim")
+        try:
+            await cursor.execute(_CLAIM_ALL, params)
+        except UniqueViolation:
+            await cursor.execute("ROLLBACK TO SAVEPOINT fortium_claim")
+            await cursor.execute(_CLAIM_NEW, params)
+            return {key for (key,) in await cursor.fetchall()}
+        await cursor.execute("RELEASE SAVEPOINT fortium_claim")
+    return {row[DEDUP_KEY] for row in rows}
+
+
+async def _stage(uow: UnitOfWork, cursor, rows: list[list]) -> None:
+    """Binary COPY of the rows, as they are, into the staging table. Its rows go at commit (ON
+    COMMIT DELETE ROWS); a second call in the same transaction empties it first."""
+    if uow.session.info.get(_STAGING):
+        await cursor.execute(f"TRUNCATE {_STAGING}")
+    else:
+        await cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS AS "
+                             f"SELECT {', '.join(ROW_COLUMNS[:-1])}, attributes::text AS attributes "
+                             f"FROM metric_events WITH NO DATA")
+        uow.session.info[_STAGING] = True
+    async with cursor.copy(f"COPY {_STAGING} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_COPY_TYPES)
+        write = copy.write_row
+        for row in rows:
+            await write(row)

@@ -20,9 +20,9 @@ from starlette.routing import BaseRoute, Route
 from ..errors import Invalid
 from ..events import (AgentInvocation, CodeChange, CommandExecution, Event, EventBase, ProductivityMetric,
                       SessionEnd, SessionStart, TaskEvent, TokenUsage, ToolExecution)
-from ..ingest import IngestResult, ItemError, record_events
+from ..ingest import IngestResult, ItemError, parse_valid_batch, record_events, record_valid_events
 from .auth import request_principal
-from .bodies import check_batch_size, read_json
+from .bodies import check_batch_size, loads, read_json, read_json_bytes
 from .errors import ErrorBody, error_body
 from .legacy import legacy_routes
 from .openapi import Operation, documented, openapi_json
@@ -52,12 +52,18 @@ class RejectedResult(IngestResult):
 async def metrics_batch(request: Request) -> JSONResponse:
     """POST /api/v1/metrics/batch {"events": [...]} -> {accepted, duplicates, rejected, errors[]}."""
     principal = await request_principal(request)
-    body = await read_json(request)
+    raw = await read_json_bytes(request)
+    ingestor = request.app.state.ctx.ingestor
+    events = parse_valid_batch(raw)
+    if events is not None:  # the usual case: every event valid, validated straight from the bytes
+        check_batch_size(events)
+        result = await record_valid_events(ingestor, principal, events, source=SOURCE)
+        return JSONResponse(result.model_dump(mode="json"))
+    body = loads(raw)  # something is wrong: this path names each error
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Invalid('events: expected {"events": [ ... ]}', field="events")
     check_batch_size(body["events"])
-    ctx = request.app.state.ctx
-    result = await record_events(ctx.ingestor, principal, body["events"], source=SOURCE)
+    result = await record_events(ingestor, principal, body["events"], source=SOURCE)
     return JSONResponse(result.model_dump(mode="json"))
 
 
