@@ -12,6 +12,7 @@ without any added wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from .store.models import AgentSession
 from .store.uow import Store, UnitOfWork
 
 MAX_BATCH = 5000
+log = logging.getLogger(__name__)
 
 
 class ItemError(BaseModel):
@@ -197,8 +199,12 @@ class Ingestor:
                     results = await _write(uow, group)
                 break
             except Exception as error:  # the transaction rolled back: nothing of this group is stored
-                if attempt < _ATTEMPTS and _is_transient(error):
-                    continue  # two writers deadlocked on the same new user or session: try again
+                cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
+                if attempt < _ATTEMPTS and isinstance(cause, _TRANSIENT):
+                    # Two writers deadlocked (new users or projects named in opposite orders):
+                    # PostgreSQL aborted this one and the other went on; running it again is safe.
+                    log.warning("ingestion transaction aborted by PostgreSQL (%s); retrying", type(cause).__name__)
+                    continue
                 for pending in group:
                     if not pending.future.done():
                         pending.future.set_exception(error)
@@ -209,11 +215,7 @@ class Ingestor:
 
 
 _ATTEMPTS = 3
-
-
-def _is_transient(error: Exception) -> bool:
-    """PostgreSQL aborted the transaction only because of another one; running it again is safe."""
-    return isinstance(getattr(error, "orig", None) or error, (DeadlockDetected, SerializationFailure))
+_TRANSIENT = (DeadlockDetected, SerializationFailure)  # aborted only because of another transaction
 
 
 async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
