@@ -32,6 +32,7 @@ def serve(port: int, data_dir: Path) -> None:
 
     import fortium_metrics.mcp.http as mcp_http
     from fortium_metrics.app import create_app
+    from fortium_metrics.runtime import tune_gc_for_serving
     from fortium_metrics.config import load_settings
 
     build = mcp_http.build_mcp
@@ -48,7 +49,9 @@ def serve(port: int, data_dir: Path) -> None:
 
     mcp_http.build_mcp = build_with_noop  # this benchmark's server instance only
     settings = load_settings(data_dir=data_dir, port=port, log_level="warning", rate_limit="off")  # latency, not limits
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings)
+    tune_gc_for_serving()  # as `fortium-metrics serve` runs it
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 # -- set-up and client ----------------------------------------------------------------------------

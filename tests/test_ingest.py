@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import func, select
 
 from fortium_metrics import teams
 from fortium_metrics.errors import Forbidden, Invalid
-from fortium_metrics.ingest import MAX_BATCH, Ingestor, record_events
+from fortium_metrics.events import dedup_key, event_adapter
+from fortium_metrics.ingest import MAX_BATCH, Ingestor, parse_valid_batch, record_events
 from fortium_metrics.principal import Principal
 from fortium_metrics.store.models import AgentSession, MetricEvent, Organization, Project, User
 
@@ -225,3 +227,17 @@ async def test_two_writers_creating_the_same_project_and_user_at_once_both_succe
     async with store.unit_of_work(people.alice) as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Project)) == 3
         assert await uow.session.scalar(select(func.count()).select_from(User).where(User.email.like("new%"))) == 3
+
+
+def test_every_timestamp_form_becomes_the_same_utc_instant_with_one_dedup_key():
+    """Z, +00:00, another offset and no offset (UTC) name one instant: one dedup key, whether
+    the event is validated from Python values or straight from JSON bytes (the REST fast path)."""
+    base = {"type": "task", "task_name": "deploy"}
+    forms = ["2026-11-20T12:00:00Z", "2026-11-20T12:00:00+00:00", "2026-11-20T14:00:00+02:00", "2026-11-20T12:00:00"]
+    events = [event_adapter.validate_python({**base, "timestamp": form}) for form in forms]
+    assert {event.timestamp for event in events} == {T0}
+    assert all(event.timestamp.utcoffset() == timedelta(0) for event in events)
+    assert len({dedup_key(event) for event in events}) == 1
+    from_bytes = parse_valid_batch(json.dumps({"events": [{**base, "timestamp": form} for form in forms]}).encode())
+    assert [dedup_key(event) for event in from_bytes] == [dedup_key(event) for event in events]
+    assert parse_valid_batch(b'{"events": [{"type": "task"}]}') is None  # invalid: the caller names the error

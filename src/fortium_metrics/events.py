@@ -34,8 +34,8 @@ class EventBase(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        # Runs once per event: an offset of zero (nearly every timestamp) is kept as it is, which
-        # costs half of converting it; other offsets are converted, no offset means UTC.
+        # Runs once per event. A zero offset (nearly every timestamp) is kept as it is: half the
+        # cost of converting it. Other offsets are converted; no offset means UTC.
         offset = value.utcoffset()
         if offset is None:
             return value.replace(tzinfo=timezone.utc)

@@ -3,9 +3,10 @@
 `record_events(ingestor, principal, items, source)` validates each item (errors name the index,
 the field and the reason), hands the valid ones to the `Ingestor`, and returns once they are
 committed: an acknowledgement is durable. Re-sent events count once (dedup key per event).
+`record_valid_events` is the same for a batch `parse_valid_batch` validated whole from its bytes.
 
-The `Ingestor` does group commit: callers queue their events; one writer task drains whatever is
-queued and writes it in one transaction per organisation (bulk insert, COPY on PostgreSQL). While
+The `Ingestor` does group commit: callers queue their events; writer tasks drain whatever is
+queued and write it in one transaction per organisation (bulk insert, COPY on PostgreSQL). While
 one transaction commits, the next requests accumulate, so throughput grows with concurrency
 without any added wait.
 """
@@ -162,10 +163,9 @@ class Ingestor:
 
     async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str,
                      strict_teams: bool = True) -> IngestResult:
-        if len(self._tasks) < self.writers or any(task.done() for task in self._tasks):
-            self._tasks = [task for task in self._tasks if not task.done()]
-            while len(self._tasks) < self.writers:
-                self._tasks.append(asyncio.create_task(self._run(), name="fortium-ingest-writer"))
+        self._tasks = [task for task in self._tasks if not task.done()]  # started lazily: needs the loop
+        while len(self._tasks) < self.writers:
+            self._tasks.append(asyncio.create_task(self._run(), name="fortium-ingest-writer"))
         pending = _Pending(principal, events, source, strict_teams)
         self._queue.put_nowait(pending)
         return await pending.future

@@ -58,12 +58,12 @@ async def metrics_batch(request: Request) -> JSONResponse:
     if events is not None:  # the usual case: every event valid, validated straight from the bytes
         check_batch_size(events)
         result = await record_valid_events(ingestor, principal, events, source=SOURCE)
-        return JSONResponse(result.model_dump(mode="json"))
-    body = loads(raw)  # something is wrong: this path names each error
-    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-        raise Invalid('events: expected {"events": [ ... ]}', field="events")
-    check_batch_size(body["events"])
-    result = await record_events(ingestor, principal, body["events"], source=SOURCE)
+    else:  # something is wrong: this path names each error
+        body = loads(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            raise Invalid('events: expected {"events": [ ... ]}', field="events")
+        check_batch_size(body["events"])
+        result = await record_events(ingestor, principal, body["events"], source=SOURCE)
     return JSONResponse(result.model_dump(mode="json"))
 
 
