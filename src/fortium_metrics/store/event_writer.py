@@ -23,7 +23,7 @@ from .types import UTCDateTime
 from .uow import UnitOfWork
 
 COLUMNS = [c.name for c in MetricEvent.__table__.columns]
-# `attributes` last: the PostgreSQL COPY below relies on no order but this one.
+# `attributes` last: the PostgreSQL writer stages it as text and casts that last column to jsonb.
 ROW_COLUMNS = [c for c in COLUMNS if c not in ("organization_id", "id", "attributes")] + ["attributes"]
 DEDUP_KEY = ROW_COLUMNS.index("dedup_key")
 
@@ -32,7 +32,8 @@ def json_text(value) -> str:
     """JSON as the writers take `attributes`: orjson is several times faster than json; dict keys
     that are not strings are written as strings rather than refused."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-_STAGING = "fortium_ingest_staging"
+
+
 
 
 async def write_events(uow: UnitOfWork, rows: list[list]) -> set[str]:
@@ -105,6 +106,9 @@ async def _write_portable(uow: UnitOfWork, rows: list[list]) -> set[str]:
     if values:
         await raw.executemany(_SQLITE_INSERT, values)
     return fresh
+
+
+_STAGING = "fortium_ingest_staging"
 
 
 # PostgreSQL: binary COPY of the rows into a staging table, then one statement moves them. The
