@@ -1,14 +1,16 @@
 """REST batch ingestion into PostgreSQL vs a raw COPY of the same rows, in one run.
 
     FORTIUM_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python bench/bench_ingest_copy.py [--events 200000] [--batch 1000] [--clients 8] [--workers 1] [--rounds 3]
+        .venv/bin/python bench/bench_ingest_copy.py [--events 200000] [--batch 1000] [--clients 8] [--workers 1] \\
+        [--rounds 3] [--client raw|httpx]
 
 What is measured:
 * REST: a real uvicorn server (a child process, the app as `serve` builds it, rate limit off)
-  on 127.0.0.1, and `--clients` concurrent httpx clients posting `POST /api/v1/metrics/batch`
-  bodies of `--batch` tool executions, each with a distinct event_id. The clock runs from the
-  first request to the last answer; every answer must report all events accepted. The bodies are
-  serialised before the clock starts (that is the clients' cost, not the service's).
+  on 127.0.0.1, and `--clients` concurrent clients (keep-alive HTTP/1.1 written directly, or
+  httpx with `--client httpx`) posting `POST /api/v1/metrics/batch` bodies of `--batch` tool
+  executions, each with a distinct event_id. The clock runs from the first request to the last
+  answer; every answer must report all events accepted. The requests are serialised before the
+  clock starts (that is the clients' cost, not the service's).
 * COPY: the same number of rows, with the same column values, written by psycopg
   `COPY metric_events (...) FROM STDIN` in one transaction. PostgreSQL refuses COPY FROM into a
   table with row-level security for a role subject to it, so this runs as the admin URL's role
