@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from fortium_metrics import teams
 from fortium_metrics.errors import Forbidden, Invalid
 from fortium_metrics.events import dedup_key, event_adapter
-from fortium_metrics.ingest import MAX_BATCH, Ingestor, parse_valid_batch, record_events
+from fortium_metrics.ingest import MAX_BATCH, Ingestor, record_events
+from fortium_metrics.web.api import parse_valid_batch
 from fortium_metrics.principal import Principal
 from fortium_metrics.store.models import AgentSession, MetricEvent, Organization, Project, User
 

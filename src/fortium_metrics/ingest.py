@@ -3,7 +3,8 @@
 `record_events(ingestor, principal, items, source)` validates each item (errors name the index,
 the field and the reason), hands the valid ones to the `Ingestor`, and returns once they are
 committed: an acknowledgement is durable. Re-sent events count once (dedup key per event).
-`record_valid_events` is the same for a batch `parse_valid_batch` validated whole from its bytes.
+`record_valid_events` is the same for a batch its caller already validated whole (REST batches,
+validated straight from the request bytes).
 
 The `Ingestor` does group commit: callers queue their events; writer tasks drain whatever is
 queued and write it in one transaction per organisation (bulk insert, COPY on PostgreSQL). While
@@ -102,26 +103,9 @@ async def record_events(ingestor: "Ingestor", principal: Principal, items: list[
 
 async def record_valid_events(ingestor: "Ingestor", principal: Principal, events: list[EventBase], source: str,
                               *, strict_teams: bool = True) -> IngestResult:
-    """record_events for a batch already validated whole (parse_valid_batch)."""
+    """record_events for a batch already validated whole (web/api.py's parse_valid_batch)."""
     _check_call(principal, events)
     return await _record(ingestor, principal, list(enumerate(events)), [], source, strict_teams)
-
-
-class _Batch(BaseModel):
-    events: list[Event]
-
-
-_batch_json = TypeAdapter(_Batch)
-
-
-def parse_valid_batch(raw: bytes) -> list[EventBase] | None:
-    """The events of a JSON body `{"events": [...]}` when every one is valid, or None. pydantic-core
-    reads the bytes straight into the models (no intermediate dicts): the fast path for REST
-    batches. On None the caller parses the body and calls record_events, which names each error."""
-    try:
-        return _batch_json.validate_json(raw).events
-    except ValidationError:
-        return None
 
 
 def _check_call(principal: Principal, items: list) -> None:
