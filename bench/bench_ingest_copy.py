@@ -125,10 +125,11 @@ class Server:
     """The app under uvicorn in a child process, configured through FORTIUM_* like `serve`;
     `workers` > 1 runs that many processes behind one socket, as a deployment scales out."""
 
-    def __init__(self, app_url: str, data_dir: str, workers: int) -> None:
+    def __init__(self, app_url: str, data_dir: str, workers: int, code: str | None = None) -> None:
+        """`code`: a source directory (holding fortium_metrics) to run instead of the installed one."""
         self.port = free_port()
         env = {**os.environ, "FORTIUM_DATABASE_URL": app_url, "FORTIUM_DATA_DIR": data_dir, "FORTIUM_RATE_LIMIT": "off",
-               "FORTIUM_LOG_LEVEL": "warning", "PYTHONPATH": data_dir}
+               "FORTIUM_LOG_LEVEL": "warning", "PYTHONPATH": os.pathsep.join(filter(None, (code, data_dir)))}
         Path(data_dir, "bench_server.py").write_text(SERVER)
         self.process = subprocess.Popen([sys.executable, str(Path(data_dir, "bench_server.py")), str(self.port), str(workers)],
                                         env=env)
