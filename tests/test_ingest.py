@@ -242,3 +242,28 @@ def test_every_timestamp_form_becomes_the_same_utc_instant_with_one_dedup_key():
     from_bytes = parse_valid_batch(json.dumps({"events": [{**base, "timestamp": form} for form in forms]}).encode())
     assert [dedup_key(event) for event in from_bytes] == [dedup_key(event) for event in events]
     assert parse_valid_batch(b'{"events": [{"type": "task"}]}') is None  # invalid: the caller names the error
+
+
+async def test_nul_characters_become_replacement_characters_and_the_event_is_kept(store, ingestor, people):
+    """PostgreSQL text and jsonb cannot hold U+0000; an event carrying one is stored with U+FFFD
+    in its place (fields, attribute keys and nested values, the names it resolves), and re-sent
+    it is the same event."""
+    items = [tool(1, tool_name="Re\x00ad", event_id="nul\x00-1", project="p\x00",
+                  attributes={"out\x00": ["a\x00b", {"deep": "\x00"}]}),
+             {"type": "session_start", "session_id": "s\x00", "attributes": {"cwd": "/tmp/\x00"}}]
+    first = await record_events(ingestor, people.bob, items, "test")
+    assert (first.accepted, first.rejected) == (2, 0)
+    assert (await record_events(ingestor, people.bob, items, "test")).duplicates == 2
+    async with store.unit_of_work(people.bob) as uow:
+        row = await uow.session.scalar(select(MetricEvent))
+        session = await uow.session.scalar(select(AgentSession))
+        project = await uow.session.scalar(select(Project.name))
+    assert (row.name, row.dedup_key, project) == ("Re\ufffdad", "id:nul\ufffd-1", "p\ufffd")
+    assert row.attributes == {"out\ufffd": ["a\ufffdb", {"deep": "\ufffd"}]}
+    assert (session.id, session.attributes) == ("s\ufffd", {"cwd": "/tmp/\ufffd"})
+
+
+def test_a_batch_body_holding_an_escaped_nul_leaves_the_fast_path():
+    clean = json.dumps({"events": [tool(1)]}).encode()
+    assert parse_valid_batch(clean) is not None
+    assert parse_valid_batch(json.dumps({"events": [tool(1, tool_name="a\x00")]}).encode()) is None

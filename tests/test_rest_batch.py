@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from rest_support import bearer
@@ -28,3 +30,19 @@ async def test_batch_without_or_with_a_bad_key_is_401_with_the_envelope(api):
 async def test_garbage_json_is_a_field_error(api, keys):
     response = await api.post("/api/v1/metrics/batch", content=b"{nope", headers=bearer(keys["alice"]))
     assert response.status_code == 422 and response.json()["error"]["field"] == "body"
+
+
+async def test_a_nul_character_neither_fails_the_batch_nor_others_committed_with_it(api, keys):
+    """Group commit writes concurrent requests in one transaction: an event PostgreSQL could not
+    store (U+0000) would abort everyone's. It is stored with U+FFFD instead."""
+    def batch(label, size, **fields):
+        return [{"type": "tool_execution", "tool_name": "Read", "event_id": f"{label}-{i}", **fields} for i in range(size)]
+
+    batches = [batch("clean", 20), batch("nul", 20, tool_name="Re\u0000ad", attributes={"out": "\u0000"}),
+               batch("clean-b", 10), batch("nul-b", 10, session_id="s\u0000")]
+    answers = await asyncio.gather(*(api.post("/api/v1/metrics/batch", json={"events": events}, headers=bearer(keys["alice"]))
+                                     for events in batches))
+    assert [(a.status_code, a.json()["accepted"], a.json()["rejected"]) for a in answers] == [
+        (200, len(events), 0) for events in batches]
+    again = await api.post("/api/v1/metrics/batch", json={"events": batches[1]}, headers=bearer(keys["alice"]))
+    assert again.json()["duplicates"] == 20

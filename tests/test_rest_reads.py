@@ -131,3 +131,13 @@ async def test_reads_need_a_key_with_the_read_scope(api, store, people):
     forbidden = await api.get("/api/v1/summary", headers=bearer(ingest_only))
     assert anonymous.status_code == 401  # authentication comes before parameter checks
     assert forbidden.status_code == 403 and "read" in forbidden.json()["error"]["message"]
+
+
+async def test_a_nul_in_a_path_or_query_is_a_client_error(api, keys, backend):
+    """PostgreSQL refuses U+0000 in text: that is the request's fault (422 with the envelope), never a 500."""
+    for path in ("/api/v1/sessions/a%00b", "/api/v1/summary?project=a%00b", "/api/v1/stats/tools?user=a%00b"):
+        response = await api.get(path, headers=bearer(keys["alice"]))
+        if backend.name == "postgres":
+            assert response.status_code == 422 and "NUL" in response.json()["error"]["message"], path
+        else:  # SQLite stores and compares U+0000 like any character
+            assert response.status_code in (200, 404), path

@@ -170,6 +170,41 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def without_nul(value: Any) -> Any:
+    """`value` (an event as parsed JSON: dicts, lists, strings...) with every U+0000 in its strings
+    and keys replaced by U+FFFD; `value` itself when it has none (nearly always).
+
+    PostgreSQL text and jsonb cannot hold U+0000: one such character would abort the transaction,
+    and with group commit that transaction also carries other requests' events. Tool inputs and
+    outputs can contain it (binary file content), so it is replaced rather than refused — on both
+    databases, so an event is stored alike on either — as the legacy importer does."""
+    return _replace_nul(value) if _has_nul(value) else value
+
+
+def _has_nul(value: Any) -> bool:
+    kind = type(value)  # exact types first: this runs once per item of every call
+    if kind is str:
+        return NUL in value
+    if kind is dict:
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return any(_has_nul(item) for item in value)
+    return isinstance(value, str) and NUL in value
+
+
+def _replace_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT)
+    if isinstance(value, dict):
+        return {_replace_nul(key): _replace_nul(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_replace_nul(item) for item in value]
+    return value
+
+
 def dedup_key(event: EventBase) -> str:
     """`req:<request id>` for API requests (the same request from any source is one event), else
     `id:<client id>`, else `h:<hash of the content>`; ≤ 200 characters in every case."""

@@ -27,7 +27,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .errors import Forbidden, Invalid
-from .events import COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter
+from .events import (COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter,
+                     without_nul)
 from .principal import Principal
 from .resolve import Resolver
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
@@ -64,6 +65,7 @@ _batch_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
 def parse_items(items: list[Any]) -> tuple[list[tuple[int, EventBase]], list[ItemError]]:
+    items = [without_nul(item) for item in items]
     try:
         return list(enumerate(_batch_adapter.validate_python(items))), []
     except ValidationError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
@@ -47,3 +48,11 @@ def error_response(request: HTTPConnection, status: int, code: str, message: str
 async def domain_error_handler(request: HTTPConnection, exc: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="fortium-metrics"'} if exc.status == 401 else None
     return error_response(request, exc.status, exc.code, exc.message, exc.field, headers)
+
+
+async def data_error_handler(request: HTTPConnection, exc: DataError) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: a U+0000 in a path, a query parameter or a
+    name) is the client's error, not a 500. Ingestion replaces U+0000 before it gets this far
+    (events.without_nul), so this is for reads and administration."""
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    return error_response(request, 422, "invalid", f"the database cannot take a value of this request: {reason}")
