@@ -364,6 +364,16 @@ async def test_a_malformed_line_is_reported_and_the_rest_imports(store, people, 
     assert sum(1 for e in events if e.kind == "tool_execution") == 14 and len(sessions) == 5
 
 
+@pytest.mark.anyio
+async def test_a_record_holding_nul_is_imported_with_the_replacement_character(store, people, sink, tmp_path):
+    home = tmp_path / "home"
+    _write(home / ".agent-os" / "metrics" / "tool-metrics.jsonl", {**POST, "tool_name": "Re\u0000ad"})
+    report = await run_import(LegacyParser(home=home), [home], sink, user="alice@a.test", show_progress=False)
+    assert report.errors == []
+    events, _, _ = await _stored(store, people)
+    assert [e.name for e in events] == ["Re\ufffdad"]
+
+
 # --- CLI -----------------------------------------------------------------------------------------
 
 def test_cli_imports_into_the_embedded_store_and_prints_the_report(tmp_path, monkeypatch):

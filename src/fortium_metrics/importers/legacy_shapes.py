@@ -46,15 +46,14 @@ def iter_records(path: Path, only: Callable[[bytes], bool] | None = None) -> Ite
         for number, raw in enumerate(handle, 1):
             if only is not None and not only(raw):
                 continue
-            if b"\\u0000" not in raw:  # the common case, inline: this loop runs once per line
-                try:
-                    text = raw.decode()
-                    obj, end = _raw_decode(text)
-                    if type(obj) is dict and (end == len(text) or text[end:].isspace()):
-                        yield number, obj
-                        continue
-                except ValueError:
-                    pass
+            try:  # the common case, inline: this loop runs once per line
+                text = raw.decode()
+                obj, end = _raw_decode(text)
+                if type(obj) is dict and (end == len(text) or text[end:].isspace()):
+                    yield number, obj
+                    continue
+            except ValueError:
+                pass
             if not raw.isspace():
                 yield number, _decode(raw)  # the slow path names the problem
 
@@ -69,8 +68,6 @@ def may_name_a_session(raw: bytes) -> bool:
 
 
 def _decode(raw: bytes) -> dict[str, Any] | BadRecord:
-    if b"\\u0000" in raw:  # PostgreSQL text cannot hold NUL; keep the record, lose the NUL
-        raw = raw.replace(b"\\u0000", b"\\ufffd")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
