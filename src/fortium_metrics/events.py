@@ -180,7 +180,7 @@ def without_nul(value: Any) -> Any:
     PostgreSQL text and jsonb cannot hold U+0000: one such character would abort the transaction,
     and with group commit that transaction also carries other requests' events. Tool inputs and
     outputs can contain it (binary file content), so it is replaced rather than refused — on both
-    databases, so an event is stored alike on either — as the legacy importer does."""
+    databases, so an event is stored alike on either."""
     return _replace_nul(value) if _has_nul(value) else value
 
 
