@@ -267,3 +267,22 @@ def test_a_batch_body_holding_an_escaped_nul_leaves_the_fast_path():
     clean = json.dumps({"events": [tool(1)]}).encode()
     assert parse_valid_batch(clean) is not None
     assert parse_valid_batch(json.dumps({"events": [tool(1, tool_name="a\x00")]}).encode()) is None
+
+
+async def test_values_the_database_would_refuse_or_corrupt_are_rejected_one_by_one(store, ingestor, people):
+    """Each is refused by itself, naming its field; the others in the call (and in the same group
+    transaction) are stored. Without this, an integer beyond int4 wraps around in a binary COPY,
+    one beyond 64 bits aborts the transaction, and an infinity breaks every JSON answer summing it."""
+    items = [tool(1, event_id="fine"),
+             {"type": "token_usage", "model": "m", "cost_usd": float("inf")},
+             {"type": "productivity_metric", "metric": "m", "value": float("nan")},
+             {"type": "code_change", "lines_added": 2**31},
+             tool(2, attributes={"huge": 10**30}),
+             {"type": "session_start", "session_id": "s-inf", "attributes": {"x": float("inf"), "y": [float("nan")]}}]
+    result = await record_events(ingestor, people.bob, items, "test")
+    assert (result.accepted, result.rejected) == (2, 4)
+    assert [(e.index, e.field) for e in result.errors] == [(1, "cost_usd"), (2, "value"), (3, "lines_added"), (4, "attributes")]
+    assert "finite" in result.errors[0].message and "64-bit" in result.errors[3].message
+    async with store.unit_of_work(people.bob) as uow:
+        session = await uow.session.scalar(select(AgentSession))
+    assert await count(store, people.bob) == 1 and session.attributes == {"x": None, "y": [None]}

@@ -46,3 +46,13 @@ async def test_a_nul_character_neither_fails_the_batch_nor_others_committed_with
         (200, len(events), 0) for events in batches]
     again = await api.post("/api/v1/metrics/batch", json={"events": batches[1]}, headers=bearer(keys["alice"]))
     assert again.json()["duplicates"] == 20
+
+
+async def test_an_infinite_number_is_refused_and_the_summary_keeps_answering(api, keys):
+    body = ('{"events": [{"type": "token_usage", "model": "m", "cost_usd": 1e400, "event_id": "inf"},'
+            ' {"type": "token_usage", "model": "m", "cost_usd": 0.5, "event_id": "ok"}]}')
+    answer = await api.post("/api/v1/metrics/batch", content=body,
+                            headers={**bearer(keys["alice"]), "content-type": "application/json"})
+    assert (answer.json()["accepted"], answer.json()["errors"][0]["field"]) == (1, "cost_usd")
+    summary = await api.get("/api/v1/summary", headers=bearer(keys["alice"]))
+    assert summary.status_code == 200

@@ -11,12 +11,15 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Int32 = 2**31 - 1  # metric_events' integer columns; larger values would wrap around in a binary COPY
 Duration = Annotated[float, Field(ge=0, le=86_400_000, description="Milliseconds.")]
 Tokens = Annotated[int, Field(ge=0, le=10**10)]
 
 
 class EventBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Floats must be finite: JSON has no infinity, so one stored (from 1e400) would break every
+    # JSON answer that sums it.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     event_id: Annotated[str, Field(min_length=1, max_length=160)] | None = Field(
         None, description="Client id for idempotency: an event re-sent with the same id counts once. "
@@ -103,8 +106,8 @@ class TokenUsage(EventBase):
 
 class CodeChange(EventBase):
     type: Literal["code_change"]
-    lines_added: Annotated[int, Field(ge=0)] = 0
-    lines_removed: Annotated[int, Field(ge=0)] = 0
+    lines_added: Annotated[int, Field(ge=0, le=Int32)] = 0
+    lines_removed: Annotated[int, Field(ge=0, le=Int32)] = 0
     commit: Annotated[str, Field(max_length=100)] | None = None
     pull_request: Annotated[str, Field(max_length=200)] | None = None
     language: Annotated[str, Field(max_length=50)] | None = None
@@ -114,7 +117,7 @@ class Prompt(EventBase):
     """A user prompt. Only its length is kept: prompt text is never stored by default."""
 
     type: Literal["prompt"]
-    prompt_length: Annotated[int, Field(ge=0)] | None = None
+    prompt_length: Annotated[int, Field(ge=0, le=Int32)] | None = None
 
 
 class ApiRequest(EventBase):

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from pydantic.json_schema import SkipJsonSchema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -251,10 +252,17 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                 except Invalid as error:
                     results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                     continue
-            if isinstance(event, (SessionStart, SessionEnd)):
-                sessions.append((position, index, event, ids, pending.source))
+            try:
+                if isinstance(event, (SessionStart, SessionEnd)):
+                    # Attributes as the rows store them (json_text): non-finite numbers become null.
+                    event = event.model_copy(update={"attributes": orjson.loads(json_text(event.attributes))})
+                    sessions.append((position, index, event, ids, pending.source))
+                    continue
+                row = _row(event, ids, pending.source)
+            except TypeError as error:  # orjson: an integer beyond 64 bits in the attributes
+                results[position].errors.append(
+                    ItemError(index=index, field="attributes", message=f"attributes: cannot be stored as JSON ({error})"))
                 continue
-            row = _row(event, ids, pending.source)
             if row[DEDUP_KEY] in seen:  # the same event twice in this transaction
                 duplicates[position] += 1
                 results[position].duplicate_indexes.append(index)
