@@ -134,6 +134,22 @@ async def test_users_are_resolved_by_email_and_unknown_ones_created(store, inges
     assert {"alice@a.test", "newbie@a.test"} <= emails and len(owners) == 3
 
 
+async def test_external_ids_are_distinct_users_and_what_cannot_be_stored_is_rejected_alone(store, ingestor, people):
+    """Users created just in time from external ids that slugify alike ("Foo Bar", "foo-bar") are
+    two users; an id longer than the column is rejected by itself, and a long e-mail becomes a
+    user whose name is cut to fit."""
+    org_key = Principal(people.org_a, None, "admin", frozenset({"ingest", "admin"}), "api_key")
+    long_email = "x" * 60 + "@" + "d" * 200 + ".test"
+    items = [tool(1, user="Foo Bar"), tool(2, user="foo-bar"), tool(3, user="e" * 300), tool(4, user=long_email)]
+    result = await record_events(ingestor, org_key, items, "test")
+    assert (result.accepted, [(e.index, e.field) for e in result.errors]) == (3, [(2, "user")])
+    async with store.unit_of_work(people.alice) as uow:
+        owners = dict((await uow.session.execute(
+            select(MetricEvent.duration_ms, User.external_id).join(User, User.id == MetricEvent.user_id))).all())
+        name = await uow.session.scalar(select(User.name).where(User.email == long_email))
+    assert owners == {1.0: "Foo Bar", 2.0: "foo-bar", 4.0: None} and name == long_email[:200]
+
+
 async def test_unknown_users_are_rejected_when_the_organisation_says_so(store, ingestor, people):
     async with store.unit_of_work(people.alice) as uow:
         org = await uow.session.scalar(select(Organization))

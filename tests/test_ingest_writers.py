@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from fortium_metrics import orgs
 from fortium_metrics.ingest import Ingestor, record_events
@@ -115,3 +115,42 @@ async def _until_waiting_for_a_lock(other, seconds: float = 30) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the request never waited for the other transaction's project")
+
+
+@pytest.fixture
+async def poison(backend):
+    """A real database refusal for one value: a CHECK constraint (PostgreSQL) or a trigger (SQLite)
+    that rejects tool executions named 'poison' — standing in for any value the service lets
+    through but the database refuses. Added as the schema owner, removed afterwards."""
+    owner = create_engine(backend.owner_url)
+    add, drop = (("ALTER TABLE metric_events ADD CONSTRAINT test_poison CHECK (name <> 'poison') NOT VALID",
+                  "ALTER TABLE metric_events DROP CONSTRAINT test_poison") if backend.name == "postgres" else
+                 ("CREATE TRIGGER test_poison BEFORE INSERT ON metric_events WHEN NEW.name = 'poison' "
+                  "BEGIN SELECT RAISE(ABORT, 'poison refused'); END", "DROP TRIGGER test_poison"))
+    try:
+        async with owner.begin() as connection:
+            await connection.execute(text(add))
+        yield
+        async with owner.begin() as connection:
+            await connection.execute(text(drop))
+    finally:
+        await owner.dispose()
+
+
+async def test_a_request_the_database_refuses_fails_alone_not_the_requests_committed_with_it(store, people, poison, caplog):
+    ingestor = Ingestor(store)
+    caplog.set_level(logging.WARNING, logger="fortium_metrics.ingest")
+    try:
+        good = [{"type": "tool_execution", "tool_name": "Read", "event_id": f"good-{i}"} for i in range(3)]
+        bad = [{"type": "tool_execution", "tool_name": "poison", "event_id": "bad"}]
+        # Queued before any writer runs, so both are in one group transaction.
+        first, second, third = await asyncio.gather(
+            record_events(ingestor, people.bob, good[:2], "t"), record_events(ingestor, people.bob, bad, "t"),
+            record_events(ingestor, people.bob, good[2:], "t"), return_exceptions=True)
+    finally:
+        await ingestor.close()
+    assert (first.accepted, third.accepted) == (2, 1) and isinstance(second, Exception)
+    assert "one by one" in caplog.text
+    async with store.unit_of_work(people.bob) as uow:
+        names = list(await uow.session.scalars(select(MetricEvent.name)))
+    assert names == ["Read"] * 3

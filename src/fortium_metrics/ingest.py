@@ -192,6 +192,14 @@ class Ingestor:
                     # PostgreSQL aborted this one and the other went on; running it again is safe.
                     log.warning("ingestion transaction aborted by PostgreSQL (%s); retrying", type(cause).__name__)
                     continue
+                if len(group) > 1:
+                    # Group commit must not make one request's bad data every request's error: the
+                    # requests are written again one per transaction, and only the culprit fails.
+                    log.warning("ingestion transaction of %d requests failed (%s); writing them one by one",
+                                len(group), type(cause).__name__)
+                    for pending in group:
+                        await self._write_group(org, [pending])
+                    return
                 for pending in group:
                     if not pending.future.done():
                         pending.future.set_exception(error)

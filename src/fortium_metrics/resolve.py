@@ -7,6 +7,7 @@ them by repository); unknown teams are rejected (teams are an administrative cho
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from sqlalchemy import or_, select
@@ -24,6 +25,16 @@ def _as_uuid(ref: str) -> uuid.UUID | None:
         return uuid.UUID(ref)
     except ValueError:
         return None
+
+
+_EXTERNAL_ID_LENGTH, _NAME_LENGTH = User.__table__.c.external_id.type.length, User.__table__.c.name.type.length
+
+
+def _external_email(ref: str) -> str:
+    """The placeholder e-mail of a user created from an external id. Readable, and unique per id:
+    e-mails are unique in an organisation, and ids that slugify alike ("Foo Bar", "foo-bar") are
+    different people."""
+    return f"{validation.slugify(ref)[:48]}-{hashlib.sha256(ref.encode()).hexdigest()[:10]}@external.invalid"
 
 
 class Resolver:
@@ -61,9 +72,11 @@ class Resolver:
         if as_id or await self._unknown_user_policy() == "reject":
             raise Invalid(f"user: no user {ref!r} in this organisation", field="user")
         is_email = validation.EMAIL_RE.match(ref) is not None
+        if not is_email and len(ref) > _EXTERNAL_ID_LENGTH:
+            raise Invalid(f"user: an external id is at most {_EXTERNAL_ID_LENGTH} characters (got {len(ref)})", field="user")
         return await self._create_once(User, condition, {
-            "email": ref.lower() if is_email else f"{validation.slugify(ref)}@external.invalid",
-            "external_id": None if is_email else ref, "name": ref, "role": "developer", "active": True})
+            "email": ref.lower() if is_email else _external_email(ref),
+            "external_id": None if is_email else ref, "name": ref[:_NAME_LENGTH], "role": "developer", "active": True})
 
     async def _create_once(self, model, lookup, values: dict) -> uuid.UUID:
         """Create just in time, safe against another process creating the same row at the same
