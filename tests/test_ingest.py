@@ -302,3 +302,15 @@ async def test_values_the_database_would_refuse_or_corrupt_are_rejected_one_by_o
     async with store.unit_of_work(people.bob) as uow:
         session = await uow.session.scalar(select(AgentSession))
     assert await count(store, people.bob) == 1 and session.attributes == {"x": None, "y": [None]}
+
+
+async def test_timestamps_beyond_the_calendar_in_utc_and_too_deep_attributes_are_rejected_alone(store, ingestor, people):
+    deep = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    items = [tool(1, timestamp="9999-12-31T23:00:00-05:00"), tool(2, timestamp="0001-01-01T00:00:00+05:00"),
+             tool(3, attributes=deep), tool(4, timestamp="9999-12-31T23:59:59Z"), {"type": "x" * 1000}]
+    result = await record_events(ingestor, people.bob, items, "test")
+    assert (result.accepted, [(e.index, e.field) for e in result.errors]) == (
+        1, [(0, "timestamp"), (1, "timestamp"), (2, "attributes"), (4, "type")])
+    assert "UTC" in result.errors[0].message and len(result.errors[3].message) < 100

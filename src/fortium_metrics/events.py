@@ -42,7 +42,10 @@ class EventBase(BaseModel):
         offset = value.utcoffset()
         if offset is None:
             return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc) if offset else value
+        try:
+            return value.astimezone(timezone.utc) if offset else value
+        except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+            raise ValueError("out of range once converted to UTC") from None
 
 
 class SessionStart(EventBase):

@@ -90,7 +90,7 @@ def _item_errors(index: int, item: Any, error: ValidationError) -> list[ItemErro
         name = ".".join(loc) or ("type" if detail["type"].startswith("union_tag") else None)
         message = detail["msg"]
         if detail["type"] == "union_tag_invalid":
-            message = f"unknown event type {tag!r}"
+            message = f"unknown event type {str(tag)[:60]!r}"
         found.append(ItemError(index=index, field=name, message=f"{name}: {message}" if name else message))
     return found
 
@@ -267,7 +267,8 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                     sessions.append((position, index, event, ids, pending.source))
                     continue
                 row = _row(event, ids, pending.source)
-            except TypeError as error:  # orjson: an integer beyond 64 bits in the attributes
+            except (TypeError, ValueError) as error:  # attributes orjson or pydantic cannot write as JSON:
+                # integers beyond 64 bits, lone surrogates, nesting deeper than they allow
                 results[position].errors.append(
                     ItemError(index=index, field="attributes", message=f"attributes: cannot be stored as JSON ({error})"))
                 continue
