@@ -46,3 +46,11 @@ class RateLimited(DomainError):
 
 class ConfigError(DomainError):
     code, status = "config", 500
+
+
+def refused_value(error: Exception) -> Invalid:
+    """A value the database refuses (sqlalchemy's DataError: PostgreSQL takes no U+0000 in a path,
+    a query parameter or a name) is the caller's error; REST and MCP both report it so. Ingestion
+    replaces U+0000 before it gets this far (events.without_nul)."""
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    return Invalid(f"the database cannot take a value of this request: {reason}")

@@ -142,3 +142,12 @@ async def test_build_mcp_is_a_factory(context, people):
     async with Client(first) as alice, Client(second) as charlie:
         await ok(alice, "record_tool_use", {"tool_name": "Read"})
         assert (await ok(charlie, "tool_stats"))["items"] == []
+
+
+async def test_a_value_the_database_refuses_is_named_as_invalid_input(alice, backend):
+    """PostgreSQL takes no U+0000 in text: the model is told its argument is the problem."""
+    text = await fails(alice, "session_metrics", {"session_id": "a\x00b"})
+    if backend.name == "postgres":
+        assert "invalid input" in text and "NUL" in text and "call again" in text
+    else:  # SQLite compares U+0000 like any character: simply no such session
+        assert "not found" in text

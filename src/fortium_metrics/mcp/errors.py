@@ -6,8 +6,9 @@ retry on its own: "fix field X", "ask for a key with scope Y", "wait and retry".
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 
-from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, refused_value
 
 _HINTS: tuple[tuple[type[DomainError], str, str], ...] = (
     (Invalid, "invalid input", "Correct the named field and call again."),
@@ -27,11 +28,14 @@ def tool_error_message(error: DomainError) -> str:
 
 
 def domain_cause(error: BaseException) -> DomainError | None:
-    """The DomainError behind an SDK wrapper (UnexpectedToolError/ResourceError), if any."""
+    """The DomainError behind an SDK wrapper (UnexpectedToolError/ResourceError), if any; a value
+    the database refused counts as invalid input (errors.refused_value)."""
     seen = error
     while seen is not None:
         if isinstance(seen, DomainError):
             return seen
+        if isinstance(seen, DataError):
+            return refused_value(seen)
         seen = seen.__cause__
     return None
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DataError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from ..errors import DomainError
+from ..errors import DomainError, refused_value
 
 
 class PayloadTooLarge(DomainError):
@@ -51,8 +51,4 @@ async def domain_error_handler(request: HTTPConnection, exc: DomainError) -> JSO
 
 
 async def data_error_handler(request: HTTPConnection, exc: DataError) -> JSONResponse:
-    """A value the database refuses (PostgreSQL: a U+0000 in a path, a query parameter or a
-    name) is the client's error, not a 500. Ingestion replaces U+0000 before it gets this far
-    (events.without_nul), so this is for reads and administration."""
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
-    return error_response(request, 422, "invalid", f"the database cannot take a value of this request: {reason}")
+    return await domain_error_handler(request, refused_value(exc))
