@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
+                                                                        ExportMetricsServiceResponse)
 from sqlalchemy import func, select
 
 from rest_support import bearer
@@ -133,3 +134,31 @@ async def test_partial_success_reports_rejected_records(api, keys):
     body = response.json()
     assert response.status_code == 200
     assert body["partialSuccess"]["rejectedLogRecords"] == "1" and "input_tokens" in body["partialSuccess"]["errorMessage"]
+
+
+def _lines_export(values: list[float], start_ns: int = 1_760_000_000_000_000_000) -> bytes:
+    """One cumulative lines-of-code counter (type=added), one point per value, a second apart."""
+    request = ExportMetricsServiceRequest()
+    metric = request.resource_metrics.add().scope_metrics.add().metrics.add()
+    metric.name = "claude_code.lines_of_code.count"
+    metric.sum.aggregation_temporality = 2  # cumulative
+    metric.sum.is_monotonic = True
+    for i, value in enumerate(values):
+        point = metric.sum.data_points.add()
+        point.start_time_unix_nano, point.time_unix_nano, point.as_double = start_ns, start_ns + (i + 1) * 10**9, value
+        attribute = point.attributes.add()
+        attribute.key, attribute.value.string_value = "type", "added"
+    return request.SerializeToString()
+
+
+async def test_nan_and_infinite_points_are_rejected_and_leave_the_counter_intact(api, keys, store, people):
+    """A NaN point of a counter was a 500 (it became int(NaN) lines); kept as the series' last
+    value it would also have made every later delta NaN."""
+    headers = {**PROTO_TYPE, **bearer(keys["alice"])}
+    first = await api.post("/v1/metrics", content=_lines_export([10, float("nan"), float("inf")]), headers=headers)
+    assert first.status_code == 200
+    response = ExportMetricsServiceResponse.FromString(first.content)
+    assert response.partial_success.rejected_data_points == 2 and "NaN" in response.partial_success.error_message
+    later = await api.post("/v1/metrics", content=_lines_export([10, 14]), headers=headers)
+    assert later.status_code == 200
+    assert (await totals(store, people.alice))["lines"] == (14, 0)

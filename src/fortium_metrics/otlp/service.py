@@ -7,6 +7,7 @@ ids derive from series and time, so a retried export is a duplicate), then advan
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -27,7 +28,10 @@ class Receipt:
 
 async def receive_metrics(ctx: AppContext, principal: Principal, request) -> Receipt:
     require_scope(principal, "ingest")
-    points = list(metric_points(request))
+    received = list(metric_points(request))
+    # A NaN or infinite point is refused before it becomes a delta or a series' last value: one
+    # kept as the last value would make every later delta of that series NaN.
+    points = [p for p in received if math.isfinite(p.value)]
     state = await _load_state(ctx, principal, [p.series for p in points if p.cumulative])
     events = []
     for point in points:
@@ -37,7 +41,11 @@ async def receive_metrics(ctx: AppContext, principal: Principal, request) -> Rec
             events.append(event)
     result = await record_events(ctx.ingestor, principal, events, "otlp", strict_teams=False)
     await _save_state(ctx, principal, [p for p in points if p.cumulative])
-    return _receipt(len(points), result)
+    receipt = _receipt(len(received), result)
+    if non_finite := len(received) - len(points):
+        receipt.rejected += non_finite
+        receipt.message = f"{non_finite} data point(s) with a NaN or infinite value; {receipt.message}".rstrip("; ")
+    return receipt
 
 
 async def receive_logs(ctx: AppContext, principal: Principal, request) -> Receipt:
