@@ -28,7 +28,8 @@ async def test_users_are_created_paginated_filtered_and_deactivated_softly(api, 
     assert [u["email"] for u in inactive["items"]] == ["dev0@a.test"]  # kept, just inactive
 
 
-@pytest.mark.parametrize("query, field", [("limit=101", "limit"), ("page=0", "page"), ("role=king", "role"), ("colour=red", "colour")])
+@pytest.mark.parametrize("query, field", [("limit=101", "limit"), ("page=0", "page"), ("page=99999999999999999999", "page"),
+                                          ("role=king", "role"), ("colour=red", "colour")])
 async def test_list_parameters_are_validated(api, admin, query, field):
     response = await api.get(f"/api/users?{query}", headers=admin)
     assert response.status_code == 422 and response.json()["error"]["field"] == field
@@ -127,3 +128,4 @@ async def test_an_admin_of_another_organisation_gets_404_for_org_a_objects(api, 
         assert response.status_code == 404, (method, path, response.text)
     listed = (await api.get("/api/users", headers=other_admin)).json()
     assert {u["email"] for u in listed["items"]} == {"charlie@b.test"}
+

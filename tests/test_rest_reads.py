@@ -141,3 +141,10 @@ async def test_a_nul_in_a_path_or_query_is_a_client_error(api, keys, backend):
             assert response.status_code == 422 and "NUL" in response.json()["error"]["message"], path
         else:  # SQLite stores and compares U+0000 like any character
             assert response.status_code in (200, 404), path
+
+
+@pytest.mark.parametrize("query, field", [("end=9999-12-31T23:00:00-05:00", "end"), ("start=0001-01-01T00:00:00%2B05:00", "start"),
+                                          ("end=0001-01-02T00:00:00Z", "days"), ("end=yesterday", "end")])
+async def test_window_bounds_outside_the_calendar_are_field_errors(api, keys, query, field):
+    response = await api.get(f"/api/v1/summary?{query}", headers=bearer(keys["alice"]))
+    assert response.status_code == 422 and response.json()["error"]["field"] == field

@@ -33,18 +33,25 @@ class Window(BaseModel):
     def parse(cls, start: str | None, end: str | None, days: int = 7) -> "Window":
         if not start and not end:
             return cls.last(days)
+        parsed_end = _instant(end, "end") if end else datetime.now(timezone.utc)
         try:
-            parsed_end = _aware(datetime.fromisoformat(end)) if end else datetime.now(timezone.utc)
-            parsed_start = _aware(datetime.fromisoformat(start)) if start else parsed_end - timedelta(days=days)
-        except ValueError as error:
-            raise Invalid(f"start/end: not an ISO 8601 date or time ({error})", field="start") from None
+            parsed_start = _instant(start, "start") if start else parsed_end - timedelta(days=days)
+        except OverflowError:  # `days` before the first day of the calendar
+            raise Invalid("days: the window would start before the year 1", field="days") from None
         if parsed_start >= parsed_end:
             raise Invalid("start: must be before end", field="start")
         return cls(start=parsed_start, end=parsed_end)
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+def _instant(text: str, field: str) -> datetime:
+    """An ISO 8601 query value as a UTC instant (no offset means UTC)."""
+    try:
+        value = datetime.fromisoformat(text)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except ValueError as error:
+        raise Invalid(f"{field}: not an ISO 8601 date or time ({error})", field=field) from None
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the year 1 in UTC
+        raise Invalid(f"{field}: outside the calendar once converted to UTC", field=field) from None
 
 
 class Filters(BaseModel):

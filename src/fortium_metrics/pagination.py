@@ -13,7 +13,8 @@ MAX_LIMIT = 100
 
 
 class PageQuery(BaseModel):
-    page: int = Field(1, ge=1, description="Page number, from 1.")
+    # Bounded so that the offset (page - 1) * limit fits a 64-bit integer on both databases.
+    page: int = Field(1, ge=1, le=10**9, description="Page number, from 1.")
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Items per page, at most 100.")
 
 
