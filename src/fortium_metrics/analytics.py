@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Integer, case, cast, func, select
 
 from .errors import Invalid, NotFound
+from .events import as_utc
 from .lookup import find_one
 from .permissions import scope_filters
 from .store.models import AgentSession, MetricEvent, Project, Team, User
@@ -47,11 +48,12 @@ def _instant(text: str, field: str) -> datetime:
     """An ISO 8601 query value as a UTC instant (no offset means UTC)."""
     try:
         value = datetime.fromisoformat(text)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     except ValueError as error:
         raise Invalid(f"{field}: not an ISO 8601 date or time ({error})", field=field) from None
-    except OverflowError:  # 0001-01-01T00:00+05:00 is before the year 1 in UTC
-        raise Invalid(f"{field}: outside the calendar once converted to UTC", field=field) from None
+    try:
+        return as_utc(value)
+    except ValueError as error:  # 0001-01-01T00:00+05:00 is before the year 1 in UTC
+        raise Invalid(f"{field}: {error}", field=field) from None
 
 
 class Filters(BaseModel):

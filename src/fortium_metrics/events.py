@@ -37,15 +37,22 @@ class EventBase(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        # Runs once per event. A zero offset (nearly every timestamp) is kept as it is: half the
-        # cost of converting it. Other offsets are converted; no offset means UTC.
-        offset = value.utcoffset()
-        if offset is None:
-            return value.replace(tzinfo=timezone.utc)
-        try:
-            return value.astimezone(timezone.utc) if offset else value
-        except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
-            raise ValueError("out of range once converted to UTC") from None
+        return as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; no offset means UTC. ValueError when that instant is outside the
+    calendar (9999-12-31T23:00-05:00 is in the year 10000 in UTC).
+
+    Runs once per event. A zero offset (nearly every timestamp) is kept as it is: half the cost
+    of converting it."""
+    offset = value.utcoffset()
+    if offset is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc) if offset else value
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
 
 
 class SessionStart(EventBase):
