@@ -6,9 +6,9 @@
 Where bench_ingest_copy.py measures the whole service, this isolates what PostgreSQL does for it.
 Each round writes the same kind of rows (bench_ingest_copy's tool executions) three ways, into
 one throw-away database, and reads the backend's CPU time from /proc around the writes:
-* service: what store/event_writer.py does, as the application role under row-level security —
-  binary COPY into the staging table, then the claim (keys into event_keys, rows into
-  metric_events, one statement);
+* service: store/event_writer.write_events in a unit of work, as the application role under
+  row-level security — binary COPY into the staging table, then the claim (keys into event_keys,
+  rows into metric_events, one statement in a savepoint);
 * direct: COPY straight into metric_events plus the same key claim, as the superuser. It is what a
   writer role exempt from row-level security could do (PostgreSQL refuses COPY FROM into a table
   with row-level security), so it prices that guarantee on the write path;
@@ -30,31 +30,40 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest_copy import ThrowAwayDatabase, events, new_org_and_key, row_for  # noqa: E402
 
-from fortium_metrics.store import event_writer  # noqa: E402
-from fortium_metrics.store.event_writer import COLUMNS, ROW_COLUMNS, json_text  # noqa: E402
+from fortium_metrics.principal import Principal  # noqa: E402
+from fortium_metrics.store.engine import create_engine  # noqa: E402
+from fortium_metrics.store.event_writer import COLUMNS, ROW_COLUMNS, json_text, write_events  # noqa: E402
+from fortium_metrics.store.uow import Store  # noqa: E402
 
 
-def backend_cpu(conn: psycopg.Connection) -> float:
-    fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(") ", 1)[1].split()
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def backend_cpu(conn: psycopg.Connection) -> float:
+    return process_cpu(conn.info.backend_pid)
+
+
 def service(app_url: str, org, rows: list[list]) -> float:
+    """store/event_writer.write_events itself, in the application's unit of work."""
     staged = [[dict(zip(COLUMNS, row))[c] for c in ROW_COLUMNS] for row in rows]
     for row in staged:
-        row[-1] = json_text(row[-1].obj)  # the writer stages attributes as JSON text
-    with psycopg.connect(app_url) as conn:
-        conn.execute("SELECT set_config('app.current_organization_id', %s, true)", (str(org),))
-        conn.execute(f"CREATE TEMP TABLE {event_writer._STAGING} ON COMMIT DELETE ROWS AS SELECT "
-                     f"{', '.join(ROW_COLUMNS[:-1])}, attributes::text AS attributes FROM metric_events WITH NO DATA")
-        started = backend_cpu(conn)
-        with conn.cursor().copy(f"COPY {event_writer._STAGING} ({event_writer._COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(event_writer._COPY_TYPES)
-            for row in staged:
-                copy.write_row(row)
-        conn.execute(event_writer._CLAIM_ALL, {"org": org})
-        conn.commit()
-        return backend_cpu(conn) - started
+        row[-1] = json_text(row[-1].obj)  # rows carry attributes as JSON text (ROW_COLUMNS)
+
+    async def write() -> float:
+        store = Store(create_engine(app_url))
+        try:
+            async with store.unit_of_work(Principal(org, kind="ingest", label="bench")) as uow:
+                connection = await (await uow.session.connection()).get_raw_connection()
+                pid = connection.driver_connection.info.backend_pid
+                started = process_cpu(pid)
+                await write_events(uow, staged)
+            return process_cpu(pid) - started  # the commit included
+        finally:
+            await store.dispose()
+
+    return asyncio.run(write())
 
 
 def direct(owner_url: str, org, rows: list[list]) -> float:
