@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from fortium_metrics.store.models import AgentSession, MetricEvent
+from fixture_paths import HOOKS
 
 pytestmark = pytest.mark.anyio
-HOOKS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "hooks"
 CLI = str(Path(sys.executable).parent / "fortium-metrics")
 
 

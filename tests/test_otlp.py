@@ -1,4 +1,4 @@
-"""The OTLP/HTTP receiver: shared samples (EXPECTED §3), protobuf and JSON, gzip, temporality,
+"""The OTLP/HTTP receiver: tests/fixtures/otlp (tests/fixtures/EXPECTED.md §3), protobuf and JSON, gzip, temporality,
 retries, errors and tenancy — with the real OpenTelemetry SDK exporters as clients."""
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from rest_support import bearer
 from fortium_metrics import apikeys
 from fortium_metrics.store.models import AgentSession, MetricEvent, User
+from fixture_paths import OTLP
 
 pytestmark = pytest.mark.anyio
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "otlp"
+SAMPLES = OTLP
 JSON_TYPE = {"Content-Type": "application/json"}
 PROTO_TYPE = {"Content-Type": "application/x-protobuf"}
 

@@ -11,6 +11,7 @@ read_resource) so no tool has to remember them:
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -53,6 +54,11 @@ class FortiumMCP(MCPServer):
         super().__init__(*args, **kwargs)
         self.remote = remote
         self._read_only: dict[str, bool] | None = None  # tool name -> read-only, filled on first call
+
+    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+        # The SDK sends a docstring as it is, indentation included: a model reads the tool's
+        # description first, so it gets the docstring as written, dedented.
+        super().add_tool(fn, *args, description=description or inspect.cleandoc(fn.__doc__ or ""), **kwargs)
 
     async def _tools(self) -> dict[str, bool]:
         if self._read_only is None:
