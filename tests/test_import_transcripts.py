@@ -441,8 +441,8 @@ async def _stored(store, people) -> dict:
         d["output"] += r.output_tokens
         d["read"] += r.cache_read_tokens
         d["write"] += r.cache_write_tokens
-        d["w5m"] += r.attributes["cache_write_5m_tokens"]
-        d["w1h"] += r.attributes["cache_write_1h_tokens"]
+        d["w5m"] += r.cache_write_5m_tokens
+        d["w1h"] += r.cache_write_1h_tokens
         d["cost"] += r.cost_usd
     return {
         "rows": len(rows), "requests": len(requests), "kinds": Counter(r.kind for r in rows),

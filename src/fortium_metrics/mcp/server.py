@@ -37,7 +37,8 @@ INSTRUCTIONS = """Records and reports how this team uses AI coding agents.
 Record: call record_session_start once per session (keep the session_id it returns), then
 record_tool_use, record_agent_invocation, record_command, record_task or record_productivity_metric
 as things happen (or record_events for many at once), and record_session_end at the end.
-Report: productivity_summary, tool_stats, agent_stats, session_metrics, recent_activity.
+Report: query_metrics (any measure by any dimension: cost by model, tokens by day, top tools...),
+productivity_summary, tool_stats, agent_stats, session_metrics, recent_activity.
 Everything is scoped to the caller's organisation."""
 
 

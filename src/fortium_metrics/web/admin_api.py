@@ -159,6 +159,10 @@ class OrgUpdate(Strict):
     name: str | None = Field(None, max_length=200)
     data_retention_days: int | None = Field(None, ge=1, le=3650)
     unknown_users: Literal["create", "reject"] | None = None
+    timezone: str | None = Field(None, max_length=64, description="IANA time zone of days, weeks and months in analytics.")
+    min_group_size: int | None = Field(None, ge=1, le=1000, description="Fewest people in an anonymised team aggregate.")
+    label_dimensions: list[str] | None = Field(None, max_length=20, description="Source labels offered as analytics "
+                                               "dimensions, e.g. department, cost_center.")
 
 
 class AuditOut(BaseModel):

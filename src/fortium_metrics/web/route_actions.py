@@ -9,6 +9,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/analytics/catalogue"): PUBLIC,
     ("GET", "/api/v1/hooks/health"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,
     ("POST", "/api/auth/refresh"): PUBLIC,
@@ -25,7 +26,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
         "/api/v1/hooks/claude-code", "/v1/metrics", "/v1/logs", "/otlp/v1/metrics", "/otlp/v1/logs", "/otlp")},
     **{("GET", path): "metrics.read" for path in (
         "/api/v1/summary", "/api/v1/stats/tools", "/api/v1/stats/agents", "/api/v1/sessions",
-        "/api/v1/sessions/{session_id}", "/api/v1/activity")},
+        "/api/v1/sessions/{session_id}", "/api/v1/activity", "/api/v1/analytics")},
     ("GET", "/api/users"): "users.list",
     ("POST", "/api/users"): "users.create",
     ("PUT", "/api/users/{user_id}"): "users.update",
