@@ -21,6 +21,7 @@ from .errors import Invalid, Unauthorized
 from .jwt_tokens import TokenKeys
 from .login_guard import LoginGuard
 from .passwords import hash_password, verify_password
+from .permissions import authorize
 from .principal import Principal
 from .store.models import Organization, RefreshToken, User
 from .store.types import utcnow
@@ -47,10 +48,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def set_password(uow: UnitOfWork, user_ref: str, password: str) -> None:
+async def set_password(uow: UnitOfWork, user_ref: str, password: str) -> User:
+    """The one way to give a user a password (REST, CLI): the password policy of passwords.py
+    applies, and every sign-in session of the user ends — their refresh-token families are
+    revoked, so the access tokens naming them (`sid`) stop working at once too."""
+    await authorize(uow, "users.password")
     user = await get_user(uow, user_ref)
     user.password_hash = hash_password(password)
-    audit.record(uow, "user.password", target=user.email)
+    ended = await uow.session.execute(update(RefreshToken).where(
+        RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    audit.record(uow, "user.password", target=user.email, refresh_tokens_revoked=ended.rowcount)
+    return user
 
 
 class Accounts:
