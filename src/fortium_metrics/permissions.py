@@ -40,7 +40,7 @@ ACTIONS: dict[str, Rule] = {
     "teams.list": Rule(ALL, "read", "list teams"),
     "teams.create": Rule(ADMIN, "admin", "create teams"),
     # A lead's own right over their team, so a signed-in lead (no admin scope) can use it.
-    "teams.members": Rule(ADMIN, "read", "add or change team members", team_lead_may=True),
+    "teams.members": Rule(ADMIN, "read", "add, change or remove team members", team_lead_may=True),
     "projects.list": Rule(ALL, "read", "list projects"),
     "projects.write": Rule(STAFF, "read", "create, update, archive projects"),
     "apikeys.manage": Rule(ADMIN, "admin", "create, list and revoke the organisation's API keys"),
