@@ -20,8 +20,14 @@ from rich.text import Text
 Columns = dict[str, str]  # key in the row -> heading
 
 
-def rows_of(model: type[BaseModel], objects) -> list[dict[str, Any]]:
-    return [model.model_validate(o, from_attributes=True).model_dump(mode="json") for o in objects]
+def rows_of(model: str, objects) -> list[dict[str, Any]]:
+    """The objects as the REST API answers them: its response model `model` (UserOut, TeamOut,
+    ...) of web/admin_api.py. Imported when a command prints, not at start-up: it brings the web
+    stack (MCP auth included), a second or more before any command could run."""
+    from ..web import admin_api
+
+    cls: type[BaseModel] = getattr(admin_api, model)
+    return [cls.model_validate(o, from_attributes=True).model_dump(mode="json") for o in objects]
 
 
 def text(key: str, value: Any) -> str:

@@ -7,7 +7,6 @@ import click
 
 from .. import accounts, teams, users
 from ..principal import ROLES
-from ..web.admin_api import TeamOut, UserOut
 from .base import json_option, main, org_option, out, run_in_org
 from .output import emit, emit_record, rows_of
 
@@ -81,7 +80,7 @@ def user_set_password(ctx: click.Context, email: str, org_slug: str, password_st
 @click.pass_context
 def user_list(ctx: click.Context, org_slug: str, as_json: bool) -> None:
     """List the users of an organisation."""
-    emit(out, rows_of(UserOut, run_in_org(ctx, org_slug, users.list_users)), USER_COLUMNS, as_json)
+    emit(out, rows_of("UserOut", run_in_org(ctx, org_slug, users.list_users)), USER_COLUMNS, as_json)
 
 
 @user.command("show")
@@ -96,7 +95,7 @@ def user_show(ctx: click.Context, user_ref: str, org_slug: str, as_json: bool) -
         return await users.show_user(uow, user_ref), await teams.teams_of(uow, user_ref)
 
     found, memberships = run_in_org(ctx, org_slug, action)
-    record = {**rows_of(UserOut, [found])[0], "has_password": found.password_hash is not None,
+    record = {**rows_of("UserOut", [found])[0], "has_password": found.password_hash is not None,
               "teams": [{"slug": team.slug, "id": str(team.id), "role": role} for team, role in memberships]}
     columns = {**USER_COLUMNS, "external_id": "external id", "created_at": "created", "has_password": "password set"}
     if not as_json:
@@ -152,7 +151,7 @@ def team_create(ctx: click.Context, org_slug: str, name: str, slug: str | None, 
 @click.pass_context
 def team_list(ctx: click.Context, org_slug: str, as_json: bool) -> None:
     """List the teams of an organisation."""
-    rows = rows_of(TeamOut, run_in_org(ctx, org_slug, teams.list_teams))
+    rows = rows_of("TeamOut", run_in_org(ctx, org_slug, teams.list_teams))
     emit(out, rows, {"slug": "slug", "name": "name", "description": "description", "id": "id"}, as_json)
 
 
@@ -164,7 +163,7 @@ def team_list(ctx: click.Context, org_slug: str, as_json: bool) -> None:
 def team_show(ctx: click.Context, org_slug: str, team_ref: str, as_json: bool) -> None:
     """Show TEAM (slug or id) and its members with their team roles."""
     found, members = run_in_org(ctx, org_slug, lambda uow: teams.show_team(uow, team_ref))
-    record = rows_of(TeamOut, [found])[0]
+    record = rows_of("TeamOut", [found])[0]
     member_rows = [{"user_id": str(m.user_id), "email": m.email, "name": m.name, "role": m.role} for m in members]
     if as_json:
         emit_record(out, {**record, "members": member_rows}, {}, True)

@@ -5,7 +5,6 @@ import click
 
 from .. import apikeys, orgs
 from ..principal import SCOPES
-from ..web.admin_api import KeyOut, OrgOut
 from .base import err, json_option, main, org_option, out, run_as_operator, run_in_org
 from .output import emit, rows_of
 
@@ -34,7 +33,7 @@ def org_create(ctx: click.Context, name: str, slug: str | None, retention_days: 
 def org_list(ctx: click.Context, as_json: bool) -> None:
     """List all organisations."""
     rows = run_as_operator(ctx, orgs.list_organizations)
-    emit(out, rows_of(OrgOut, rows), {"slug": "slug", "name": "name", "data_retention_days": "retention (days)",
+    emit(out, rows_of("OrgOut", rows), {"slug": "slug", "name": "name", "data_retention_days": "retention (days)",
                                       "id": "id"}, as_json)
 
 
@@ -96,7 +95,7 @@ def apikey_create(ctx: click.Context, org_slug: str, name: str, scopes: tuple[st
 def apikey_list(ctx: click.Context, org_slug: str, as_json: bool) -> None:
     """List an organisation's keys (prefixes only; secrets are never stored)."""
     rows = run_in_org(ctx, org_slug, apikeys.list_api_keys)
-    emit(out, rows_of(KeyOut, rows), {"prefix": "prefix", "name": "name", "scopes": "scopes", "created_at": "created",
+    emit(out, rows_of("KeyOut", rows), {"prefix": "prefix", "name": "name", "scopes": "scopes", "created_at": "created",
                                       "last_used_at": "last used", "revoked_at": "revoked", "id": "id"}, as_json)
 
 
