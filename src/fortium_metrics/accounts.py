@@ -20,10 +20,10 @@ from . import audit
 from .errors import Invalid, Unauthorized
 from .jwt_tokens import TokenKeys
 from .login_guard import LoginGuard
+from .orgs import operator_only
 from .passwords import hash_password, verify_password
 from .permissions import authorize
 from .principal import Principal
-from .orgs import operator_only
 from .store.models import Organization, RefreshToken, SsoConfig, User
 from .store.types import utcnow
 from .store.uow import Store, UnitOfWork

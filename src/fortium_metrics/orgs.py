@@ -15,7 +15,7 @@ from .store.uow import UnitOfWork
 log = logging.getLogger(__name__)
 # Tenant tables without a foreign key to organizations (the time series: per-row checks would
 # slow bulk loads). Every other tenant table's rows go with their organisation by ON DELETE
-# CASCADE (tests/test_org_delete.py checks the schema for it).
+# CASCADE (tests/test_cli_orgs.py checks the schema for it).
 NO_FOREIGN_KEY = (MetricEvent, EventKey)
 
 
