@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The two commands of the README, with nothing installed beforehand but Python and pip.
+"""The README's commands, with nothing installed beforehand but Python and pip.
 
     python3 dev.py serve [ARGS...]   install, then `fortium-metrics serve ARGS...`
+    python3 dev.py cli   [ARGS...]   install, then `fortium-metrics ARGS...` (org, user, team, ...)
     python3 dev.py test  [ARGS...]   install (with test tools), then `pytest ARGS...`
 
 Installs into ./.venv from the hashed lock file (requirements.lock). A stamp of the lock file's
@@ -40,11 +41,13 @@ def _install() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test"}:
+    if not argv or argv[0] not in {"serve", "cli", "test"}:
         print(__doc__)
         return 2
     _install()
     command, rest = argv[0], argv[1:]
+    if command == "cli":  # in the caller's directory, so relative paths (import PATH...) mean what they say
+        return subprocess.call([str(BIN / "fortium-metrics"), *rest])
     if command == "serve":
         args = [str(BIN / "fortium-metrics"), "serve", *rest]
     else:

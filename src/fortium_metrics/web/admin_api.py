@@ -232,9 +232,10 @@ async def update_user(request: Request) -> JSONResponse:
     ref = request.path_params["user_id"]
 
     async def action(uow):
-        user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
-        if body.password:
-            await accounts.set_password(uow, ref, body.password)
+        # The password first, through its own permission, so a refusal names what it is about.
+        user = await accounts.set_password(uow, ref, body.password) if body.password else None
+        if user is None or body.model_fields_set - {"password"}:
+            user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
         return _user(user)
     return await _act(request, action)
 
