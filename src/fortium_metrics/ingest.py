@@ -287,7 +287,7 @@ async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
                    strict_teams: bool = True) -> dict[str, uuid.UUID | None]:
     may_name_others = principal.user_id is None or "admin" in principal.scopes
     user_id = await resolver.user(event.user, principal.user_id, may_name_others)
-    team_id = await resolver.team(event.team, strict_teams)
+    team_id = await resolver.team(event.team, strict_teams) or await resolver.team_of(user_id)
     project_id = await resolver.project(event.project, team_id)
     return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
 

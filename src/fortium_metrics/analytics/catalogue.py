@@ -140,6 +140,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("cost_per_commit", "ratio", "cost_usd / commits.", ratio=("cost_usd", "commits"), digits=6),
 )}
 PUBLIC_MEASURES = [name for name, m in MEASURES.items() if not m.hidden]
+# The overview's tiles, and what a query asks for when it names no measure.
+KPI_MEASURES = ("active_users", "sessions", "prompts", "cost_usd", "input_tokens", "output_tokens", "cache_hit_ratio",
+                "tool_success_rate", "lines_added", "lines_removed", "commits", "pull_requests")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ..lookup import find_one
 from ..store.models import Organization, Project, Team, User
 from ..store.rollup_writer import is_current
 from ..store.uow import UnitOfWork
-from .calendar import local_days_window
+from .calendar import hour_floor, local_date, local_days_window
 from .catalogue import DEFAULT_LABELS, DIMENSIONS, MEASURES, PUBLIC_MEASURES, TIME_DIMENSIONS
 from .engine import Spec, expand, family_of, ratios, run_family
 from .expressions import LABEL_PREFIX, check_label_key
@@ -37,7 +37,7 @@ class AnalyticsQuery(BaseModel):
     """A question to the analytics model (the REST parameters and the MCP tool's arguments)."""
 
     model_config = ConfigDict(extra="forbid")
-    measures: list[str] = Field(min_length=1, max_length=40, description="Measure names (see the catalogue).")
+    measures: list[str] = Field(min_length=1, max_length=60, description="Measure names (see the catalogue).")
     group_by: list[str] = Field(default_factory=list, max_length=4, description="Dimensions to group by.")
     filters: dict[str, list[str]] = Field(default_factory=dict, description="Dimension -> accepted values.")
     start: datetime | None = Field(None, description="Window start (ISO 8601; no offset means UTC).")
@@ -67,7 +67,9 @@ class QueryResult(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict, description="What answered each family of measures.")
 
 
-async def query(uow: UnitOfWork, q: AnalyticsQuery) -> QueryResult:
+async def query(uow: UnitOfWork, q: AnalyticsQuery, *, use_rollups: bool = True) -> QueryResult:
+    """`use_rollups=False` answers from the raw events only: the reference the rollups must
+    equal (tests, benchmarks)."""
     org = await uow.session.scalar(select(Organization).where(Organization.id == uow.principal.organization_id))
     settings = (org.settings or {}) if org else {}
     tz = settings.get("timezone") or "UTC"
@@ -77,7 +79,7 @@ async def query(uow: UnitOfWork, q: AnalyticsQuery) -> QueryResult:
     seen = await visibility(uow, filters, group)
     start, end = _window(q, tz)
     spec = Spec(group_by=group, filters=filters, tz=tz, restrict_users=seen.restrict_users,
-                rollups_current=await is_current(uow))
+                rollups_current=use_rollups and await is_current(uow))
     wanted = list(measures)
     min_group = int(settings.get("min_group_size") or DEFAULT_MIN_GROUP) if seen.anonymised else None
     if seen.anonymised and "active_users" not in wanted:
@@ -85,6 +87,8 @@ async def query(uow: UnitOfWork, q: AnalyticsQuery) -> QueryResult:
     previous = (start - (end - start), start) if q.compare == "previous" else None
     totals = await _compute(uow, spec, wanted, [], start, end, previous)
     rows = await _compute(uow, spec, wanted, group, start, end, None) if group else {(): totals.get("cur", {})}
+    if group:
+        _fill_time(rows, group, start, end, tz, _empty(wanted))
     result = [_row(group, key, values, tz) for key, values in rows.items()]
     result = _ordered(result, q.order_by, group, measures)
     labelled = await _labels(uow, group, result[:q.limit])
@@ -185,6 +189,36 @@ async def _compute(uow: UnitOfWork, spec: Spec, names: list[str], group: list[st
     if not group:
         return {key[0]: values for key, values in merged.items()}
     return {key[1:]: values for key, values in merged.items() if key[0] == "cur"}
+
+
+def _time_keys(name: str, start: datetime, end: datetime, tz: str) -> list:
+    """Every bucket of time dimension `name` the window touches, as the rollups key them."""
+    if name == "hour":
+        keys, at = [], hour_floor(start, tz)
+        while at < end:
+            keys.append(at)
+            at += timedelta(hours=1)
+        return keys
+    first, last = local_date(start, tz), local_date(end - timedelta(microseconds=1), tz)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    if name == "week":
+        return sorted({d - timedelta(days=d.weekday()) for d in days})
+    if name == "month":
+        return sorted({d.replace(day=1) for d in days})
+    return days
+
+
+def _fill_time(rows: dict, group: list[str], start: datetime, end: datetime, tz: str, empty: dict) -> None:
+    """A time series has every bucket of the window, zeros included, for each combination of
+    the other dimensions that has any data (so a chart shows a quiet day, not a gap)."""
+    times = [i for i, name in enumerate(group) if name in TIME_DIMENSIONS]
+    if not times:
+        return
+    at = times[0]
+    others = {key[:at] + key[at + 1:] for key in rows} or ({()} if len(group) == 1 else set())
+    for bucket in _time_keys(group[at], start, end, tz):
+        for rest in others:
+            rows.setdefault(rest[:at] + (bucket,) + rest[at:], dict(empty))
 
 
 def _empty(names: list[str]) -> dict:

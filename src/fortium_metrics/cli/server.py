@@ -97,11 +97,21 @@ async def _partitions(store: Store, settings: Settings, months_ahead: int | None
     return f"partitions: {created} created"
 
 
+async def _rollups(store: Store, settings: Settings, months_ahead: int | None) -> str:
+    from ..analytics.rollups import rebuild
+
+    done = await rebuild(store)
+    return f"rollups: {len(done)} organisation(s) rebuilt, {sum(done.values())} events read"
+
+
 # name -> (what it does, how to run it)
 JOBS: dict[str, tuple[str, Callable[[Store, Settings, int | None], Awaitable[str]]]] = {
     "partitions": ("Create the monthly partitions of the time series from this month to --months-ahead "
                    "months ahead, moving rows the default partition holds for them (PostgreSQL; nothing "
                    "to do on SQLite). `serve` runs it daily; safe to run twice.", _partitions),
+    "rollups": ("Rebuild the analytics rollups of every organisation whose rollups were built for another "
+                "time zone or cube definition, or never (after an upgrade). `serve` runs it every minute; "
+                "until then analytics reads raw events. `analytics rebuild --org` forces one.", _rollups),
 }
 
 

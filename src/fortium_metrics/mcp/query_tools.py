@@ -73,7 +73,7 @@ def register_query_tools(mcp: MCPServer, backend: Backend) -> None:
 
     @query_tool("query_metrics")
     async def query_metrics(
-        measures: Annotated[list[str], Field(min_length=1, max_length=40, description=(
+        measures: Annotated[list[str], Field(min_length=1, max_length=60, description=(
             "Measures, e.g. [\"cost_usd\", \"sessions\"]. Known: " + ", ".join(PUBLIC_MEASURES) + "."))],
         group_by: Annotated[list[str], Field(max_length=4, description=(
             "Dimensions to group by: " + ", ".join(DIMENSIONS) + ", or an organisation label."))] = [],  # noqa: B006

@@ -12,14 +12,14 @@ import io
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .. import analytics
-from ..analytics import AnalyticsQuery, QueryResult
-from ..analytics.catalogue import DEFAULT_LABELS, DIMENSIONS, MEASURES, PUBLIC_MEASURES
+from ..analytics import AnalyticsQuery, QueryResult, trends
+from ..analytics.catalogue import DEFAULT_LABELS, DIMENSIONS, KPI_MEASURES, MEASURES, PUBLIC_MEASURES
 from ..errors import Invalid
 from .auth import request_principal
 from .errors import ErrorEnvelope
@@ -33,7 +33,8 @@ class AnalyticsParameters(BaseModel):
     """The documented query parameters (dimension filters come on top: `team=platform`...)."""
 
     model_config = ConfigDict(extra="allow")
-    measures: str = Field(description=f"Comma-separated measures: {_MEASURE_LIST}.")
+    measures: str = Field(",".join(KPI_MEASURES), description=f"Comma-separated measures: {_MEASURE_LIST}. "
+                          "Default: the overview's KPIs.")
     group_by: str | None = Field(None, description=f"Comma-separated dimensions: {_DIMENSION_LIST}, and the "
                                  f"organisation's labels (default {', '.join(DEFAULT_LABELS)}).")
     start: datetime | None = Field(None, description="Window start, ISO 8601 (no offset means UTC).")
@@ -121,7 +122,70 @@ async def analytics_catalogue(request: Request) -> JSONResponse:
     return JSONResponse(catalogue().model_dump(mode="json"))
 
 
+class _Trends(BaseModel):
+    model_config = ConfigDict(extra="allow")  # dimension filters, as on /api/v1/analytics
+
+
+class TrendParameters(_Trends):
+    measure: str = Field("cost_usd", description="One measure.")
+    days: int = Field(30, ge=1, le=3660, description="The last N local days, today included.")
+
+
+class TeamsParameters(_Trends):
+    measures: str = Field("active_users,sessions,cost_usd,tool_success_rate", description="Comma-separated measures.")
+    days: int = Field(90, ge=1, le=3660, description="The last N local days, today included.")
+
+
+class AdoptionParameters(_Trends):
+    weeks: int = Field(12, ge=1, le=104, description="The last N local weeks.")
+
+
+class ForecastParameters(_Trends):
+    measures: str = Field("cost_usd,input_tokens,output_tokens", description="Comma-separated additive measures.")
+
+
+def _params(request: Request, model: type[BaseModel]) -> tuple[BaseModel, dict[str, list[str]]]:
+    params = dict(request.query_params)
+    try:
+        parsed = model.model_validate(params)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        name = ".".join(str(p) for p in detail["loc"]) or "query"
+        raise Invalid(f"{name}: {detail['msg']}", field=name) from None
+    return parsed, {name: _split(v) for name, v in params.items() if name not in model.model_fields}
+
+
+def _trend_endpoint(summary: str, parameters: type[BaseModel], answer, run):
+    @documented(Operation(summary=summary, tag="read", query=parameters,
+                          description="Formulas: docs/analytics.md. Dimension filters as on /api/v1/analytics.",
+                          responses={200: ("The figures.", answer),
+                                     404: ("A team, user or project filter names nothing here.", ErrorEnvelope)}))
+    async def endpoint(request: Request) -> JSONResponse:
+        principal = await request_principal(request)
+        parsed, filters = _params(request, parameters)
+        async with request.app.state.ctx.store.unit_of_work(principal) as uow:
+            found = await run(uow, parsed, filters)
+        return JSONResponse(TypeAdapter(answer).dump_python(found, mode="json"))
+
+    endpoint.__name__ = f"analytics_{parameters.__name__.removesuffix('Parameters').lower()}"
+    return endpoint
+
+
 def analytics_routes() -> list[BaseRoute]:
+    trend = _trend_endpoint("A measure per day: rolling mean, change against the previous period, weekday pattern",
+                            TrendParameters, trends.Trend,
+                            lambda uow, p, f: trends.trend(uow, p.measure, p.days, f))
+    teams = _trend_endpoint("Teams compared: values, ranks and percentiles", TeamsParameters, list[trends.TeamStanding],
+                            lambda uow, p, f: trends.compare_teams(uow, _split(p.measures), p.days, f))
+    adoption = _trend_endpoint("Adoption: the share of each team active per week", AdoptionParameters,
+                               list[trends.Adoption], lambda uow, p, f: trends.adoption(uow, p.weeks, f))
+    forecast = _trend_endpoint("Month-end forecast of cost and tokens, with an 80% interval", ForecastParameters,
+                               list[trends.Forecast],
+                               lambda uow, p, f: trends.forecast(uow, _split(p.measures), filters=f))
     return [Route("/api/v1/analytics", analytics_query, methods=["GET"]),
-            Route("/api/v1/analytics/catalogue", analytics_catalogue, methods=["GET"])]
+            Route("/api/v1/analytics/catalogue", analytics_catalogue, methods=["GET"]),
+            Route("/api/v1/analytics/trend", trend, methods=["GET"]),
+            Route("/api/v1/analytics/teams", teams, methods=["GET"]),
+            Route("/api/v1/analytics/adoption", adoption, methods=["GET"]),
+            Route("/api/v1/analytics/forecast", forecast, methods=["GET"])]
 
