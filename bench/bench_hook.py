@@ -162,7 +162,9 @@ def main() -> None:
 
 
 def run_all(tmp: Path, url: str, key: str, runs: int, rss_runs: int, drain_runs: int, warmup: int) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FORTIUM_")}
+    # Without PYTHONDONTWRITEBYTECODE: the warm-up calls write the byte-code caches, as the first
+    # call does on a user's machine (pip compiles them at install); else every call compiles.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FORTIUM_") and k != "PYTHONDONTWRITEBYTECODE"}
     setups = {
         "hook embedded": (tmp / "embedded", {}),
         "hook forwarder, down": (tmp / "down", {"FORTIUM_API_URL": f"http://127.0.0.1:{free_port()}", "FORTIUM_API_KEY": key}),
