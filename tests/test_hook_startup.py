@@ -13,7 +13,8 @@ from fortium_metrics import environment
 from fortium_metrics.config import load_settings
 from fortium_metrics.hooks import project_name
 from fortium_metrics.mcp.spool import Spool
-from test_hook_cli import HOOKS, base_env, closed_port, wait_for_delivery
+from fixture_paths import HOOKS
+from test_hook_cli import base_env, closed_port, wait_for_delivery
 
 HEAVY = {"sqlalchemy", "pydantic", "pydantic_core", "pydantic_settings", "click", "httpx", "httpx2", "mcp",
          "starlette", "anyio", "asyncio", "rich", "alembic", "orjson", "logging", "argparse", "subprocess"}
