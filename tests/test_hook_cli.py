@@ -156,9 +156,9 @@ def test_help_and_bad_arguments(tmp_path):
     env = base_env(tmp_path)
     for flag in ("-h", "--help"):
         done = subprocess.run([CLI, "hook", flag], env=env, capture_output=True, timeout=60)
-        assert done.returncode == 0 and b"usage: fortium-metrics hook" in done.stdout and b"--drain" in done.stdout
+        assert done.returncode == 0 and b"Usage: fortium-metrics hook" in done.stdout and b"--drain" in done.stdout
     done = subprocess.run([CLI, "--data-dir", str(tmp_path / "other"), "hook", "-h"], env=env, capture_output=True, timeout=60)
-    assert done.returncode == 0 and b"usage: fortium-metrics hook" in done.stdout
+    assert done.returncode == 0 and b"Usage: fortium-metrics hook" in done.stdout
     # a typo in a settings file must not block Claude Code: noted, and the event still recorded
     down = base_env(tmp_path, FORTIUM_API_URL=f"http://127.0.0.1:{closed_port()}", FORTIUM_API_KEY="fmk_x")
     for args in (["--bogus"], ["--timeout", "x"]):

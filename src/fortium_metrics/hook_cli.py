@@ -144,7 +144,11 @@ def _options(argv: list[str], data_dir: str) -> tuple[bool, float | None, int | 
         def error(self, message: str) -> None:  # never exit 2: that would block Claude Code
             raise ValueError(message)
 
-    parser = Parser(prog="fortium-metrics hook", description=HELP)
+    class Formatter(argparse.HelpFormatter):  # "Usage:", as every other command's help (click)
+        def add_usage(self, usage, actions, groups, prefix=None):
+            super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+    parser = Parser(prog="fortium-metrics hook", description=HELP, formatter_class=Formatter)
     parser.add_argument("--drain", action="store_true",
                         help="deliver what is spooled now, then exit (what the hook starts in the background)")
     parser.add_argument("--linger", type=float, metavar="SECONDS",
