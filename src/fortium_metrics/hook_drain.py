@@ -21,7 +21,7 @@ import os
 import time
 
 from . import environment
-from .hook_cli import hook_logger, take_drain_lock
+from .hook_cli import SPOOL_DIR, hook_logger, take_drain_lock
 from .mcp.spool import Spool
 
 BATCH_PATH = "/api/v1/metrics/batch"  # as mcp/forwarder.py
@@ -43,7 +43,7 @@ def drain(data_dir: str, linger: float, lock_fd: int | None) -> None:
         os.closerange(3, lock_fd)
         os.closerange(lock_fd + 1, 1 << 16)
     log = hook_logger(data_dir)
-    spool = Spool(os.path.join(data_dir, "hook-spool"))
+    spool = Spool(os.path.join(data_dir, SPOOL_DIR))
     target = environment.forwarding_to()
     sink = ServerSink(*target) if target else StoreSink()
     held = [lock_fd if lock_fd is not None else take_drain_lock(spool.directory, wait=True)]
