@@ -120,12 +120,12 @@ async def test_days_are_local_to_the_organisations_time_zone_and_survive_a_chang
             result = await analytics.query(uow, q)
         return {r["day"]: r["cost_usd"] for r in result.rows if r["cost_usd"]}, result.sources
 
-    assert await days() == ({"2026-11-20": 2.0}, {"sum": "rollup_daily_org"})
+    assert await days() == ({"2026-11-20": 2.0}, {"sum": "rollup_daily_lite"})
     async with store.unit_of_work(people.alice) as uow:
         await orgs.update_settings(uow, timezone="America/Los_Angeles")
     assert await days() == ({"2026-11-19": 2.0}, {"sum": "metric_events"})  # stale rollups: the events answer
     assert await rebuild(store) == {people.org_a: 1}
-    assert await days() == ({"2026-11-19": 2.0}, {"sum": "rollup_daily_org"})
+    assert await days() == ({"2026-11-19": 2.0}, {"sum": "rollup_daily_lite"})
     assert await rebuild(store) == {}  # nothing stale any more
 
 

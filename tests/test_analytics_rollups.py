@@ -190,9 +190,12 @@ async def test_whole_days_are_read_from_the_smallest_cube_that_has_what_is_asked
     org, tz = world
     day = datetime(2026, 10, 30, tzinfo=timezone.utc)
     asked = {
-        ("cost_usd",): ((), {"sum": "rollup_daily_org"}),
+        ("cost_usd",): ((), {"sum": "rollup_daily_lite"}),
+        ("lines_added",): (("project",), {"sum": "rollup_daily_org"}),
         ("sessions", "active_users"): ((), {"distinct": "rollup_presence"}),
-        ("tool_duration_p95_ms",): (("tool",), {"percentile": "rollup_tool_durations_org"}),
+        ("tool_duration_p95_ms",): (("tool",), {"percentile": "rollup_tool_durations_lite"}),
+        ("tool_duration_p50_ms",): (("team",), {"percentile": "rollup_tool_durations_team"}),
+        ("tool_duration_max_ms",): (("source",), {"sum": "rollup_daily_lite"}),
         ("tool_executions",): (("hour",), {"sum": "rollup_hourly"}),
         ("active_users",): (("model",), {"distinct": "rollup_daily"}),
         ("sessions",): (("model",), {"distinct": "rollup_hourly"}),

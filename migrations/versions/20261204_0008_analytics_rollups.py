@@ -39,8 +39,10 @@ MEASURES = [("n", sa.BigInteger()), ("n_ok", sa.BigInteger()), ("n_fail", sa.Big
             ("cache_write_5m_tokens", sa.BigInteger()), ("cache_write_1h_tokens", sa.BigInteger()),
             ("cost_usd", sa.Float()), ("lines_added", sa.BigInteger()), ("lines_removed", sa.BigInteger()),
             ("value_sum", sa.Float())]
-ROLLUPS = ("rollup_hourly", "rollup_daily", "rollup_daily_org", "rollup_presence", "rollup_tool_durations",
-           "rollup_tool_durations_org", "rollup_state")
+ROLLUPS = ("rollup_hourly", "rollup_daily", "rollup_daily_org", "rollup_daily_lite", "rollup_presence",
+           "rollup_tool_durations", "rollup_tool_durations_team", "rollup_tool_durations_lite", "rollup_state")
+LITE_KEYS = [("kind", 24), ("name", 200), ("model", 100), ("source", 32), ("agent", 200), ("skill", 200),
+             ("mcp_server", 200)]
 
 
 def _org():
@@ -61,17 +63,15 @@ def _event_keys():
 
 
 EVENT_KEY_NAMES = ["team_id", "project_id", *(name for name, _ in TEXT_KEYS)]
-HISTOGRAM_KEYS = ["team_id", "project_id", "source", "name", "mcp_server", "hb"]
+HISTOGRAM_KEYS = ["name", "mcp_server", "hb"]
 
 
-def _histogram(name: str, with_user: bool) -> None:
-    user = [sa.Column("user_id", sa.Uuid, nullable=False)] if with_user else []
+def _histogram(name: str, *ids: str, source: bool = False) -> None:
     op.create_table(
-        name, _org(), sa.Column("day", sa.Date, nullable=False), *user,
-        sa.Column("team_id", sa.Uuid, nullable=False), sa.Column("project_id", sa.Uuid, nullable=False),
-        _text("source", 32), _text("name", 200), _text("mcp_server", 200),
+        name, _org(), sa.Column("day", sa.Date, nullable=False), *(sa.Column(c, sa.Uuid, nullable=False) for c in ids),
+        *([_text("source", 32)] if source else []), _text("name", 200), _text("mcp_server", 200),
         sa.Column("hb", sa.SmallInteger, nullable=False), sa.Column("n", sa.BigInteger, nullable=False, server_default="0"),
-        sa.PrimaryKeyConstraint("organization_id", "day", *(["user_id"] if with_user else []), *HISTOGRAM_KEYS))
+        sa.PrimaryKeyConstraint("organization_id", "day", *ids, *(["source"] if source else []), *HISTOGRAM_KEYS))
 
 
 def _create_rollups() -> None:
@@ -85,6 +85,11 @@ def _create_rollups() -> None:
         *_event_keys(), *_measures(),
         sa.PrimaryKeyConstraint("organization_id", "day", "user_id", *EVENT_KEY_NAMES))
     op.create_index("ix_rollup_daily_user", "rollup_daily", ["organization_id", "user_id", "day"])
+    op.create_index("ix_rollup_daily_team", "rollup_daily", ["organization_id", "team_id", "day"])
+    op.create_table(
+        "rollup_daily_lite", _org(), sa.Column("day", sa.Date, nullable=False),
+        *(_text(name, length) for name, length in LITE_KEYS), *_measures(),
+        sa.PrimaryKeyConstraint("organization_id", "day", *(name for name, _ in LITE_KEYS)))
     op.create_table(
         "rollup_daily_org", _org(), sa.Column("day", sa.Date, nullable=False), *_event_keys(), *_measures(),
         sa.PrimaryKeyConstraint("organization_id", "day", *EVENT_KEY_NAMES))
@@ -94,9 +99,10 @@ def _create_rollups() -> None:
         sa.Column("project_id", sa.Uuid, nullable=False), _text("source", 32),
         sa.Column("n", sa.BigInteger, nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("organization_id", "day", "user_id", "session_id", "team_id", "project_id", "source"))
-    _histogram("rollup_tool_durations", with_user=True)
+    _histogram("rollup_tool_durations", "user_id", "team_id", "project_id", source=True)
     op.create_index("ix_rollup_tool_durations_user", "rollup_tool_durations", ["organization_id", "user_id", "day"])
-    _histogram("rollup_tool_durations_org", with_user=False)
+    _histogram("rollup_tool_durations_team", "team_id")
+    _histogram("rollup_tool_durations_lite")
     op.create_table(
         "rollup_state", _org(), sa.Column("version", sa.Integer, nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, bindparam, case, distinct, func, literal, select, union_all
+from sqlalchemy import String, bindparam, func, literal, select, union_all
 
 from ..store.rollup_sql import bucket_value
 from ..store.rollups import NONE_ID
@@ -113,15 +113,25 @@ def _inner(family: str, source: Source, segment: Segment, period: str, spec: Spe
     return select(*head, columns["hb"].label("hb"), func.sum(columns["n"]).label("n")).where(*where).group_by(*keys, columns["hb"])
 
 
+_DISTINCT = {"active_users": ("uid", NONE_ID), "sessions": ("sid", "")}
+
+
 def _outer(family: str, union, group: list[str], measures: list[Measure]):
     keys = [union.c.period, *(union.c[f"d{i}"] for i in range(len(group)))]
     if family == "sum":
         return select(*keys, *(combine(m)(union.c[m.name]) for m in measures)).group_by(*keys)
     if family == "distinct":
-        users = func.count(distinct(case((union.c.uid != NONE_ID, union.c.uid))))
-        sessions = func.count(distinct(case((union.c.sid != "", union.c.sid))))
-        return select(*keys, users, sessions).group_by(*keys)
+        return union_all(*(_count_distinct(union, keys, m.name) for m in measures))
     return select(*keys, union.c.hb, func.sum(union.c.n)).group_by(*keys, union.c.hb)
+
+
+def _count_distinct(union, keys: list, name: str):
+    """(name, keys, how many distinct ids): DISTINCT then count, which databases hash, rather than
+    count(DISTINCT ...), which they sort."""
+    column, none = _DISTINCT[name]
+    ids = select(*keys, union.c[column]).where(union.c[column] != none).distinct().subquery()
+    grouped = [ids.c[key.name] for key in keys]
+    return select(literal(name, String).label("m"), *grouped, func.count()).group_by(*grouped)
 
 
 async def run_family(uow: UnitOfWork, spec: Spec, family: str, measures: list[Measure], group: list[str],
@@ -132,7 +142,9 @@ async def run_family(uow: UnitOfWork, spec: Spec, family: str, measures: list[Me
     selects = [_inner(family, part_source, segment, period, spec, measures, group, uow.dialect)
                for period, start, end in periods
                for part_source, segment in parts(source, spec, measures, group, start, end)]
-    union = union_all(*selects).subquery("parts") if len(selects) > 1 else selects[0].subquery("parts")
+    everything = union_all(*selects) if len(selects) > 1 else selects[0]
+    # Distinct counts read the parts once per measure: a CTE, which the database materialises once.
+    union = everything.cte("parts") if family == "distinct" else everything.subquery("parts")
     rows = (await uow.session.execute(_outer(family, union, group, measures), {TZ: spec.tz})).all()
     return _collect(family, rows, measures)
 
@@ -144,8 +156,8 @@ def _collect(family: str, rows, measures: list[Measure]) -> dict[tuple, dict]:
         for row in rows:
             found[tuple(row[:-width])] = {m.name: _number(value) for m, value in zip(measures, row[-width:])}
     elif family == "distinct":
-        for *key, users, sessions in rows:
-            found[tuple(key)] = {"active_users": users, "sessions": sessions}
+        for name, *key, count in rows:
+            found.setdefault(tuple(key), {m.name: 0 for m in measures})[name] = count
     else:
         histograms: dict[tuple, dict[int, int]] = {}
         for *key, hb, n in rows:

@@ -79,7 +79,7 @@ async def query(uow: UnitOfWork, q: AnalyticsQuery, *, use_rollups: bool = True)
     seen = await visibility(uow, filters, group)
     start, end = _window(q, tz)
     spec = Spec(group_by=group, filters=filters, tz=tz, restrict_users=seen.restrict_users,
-                rollups_current=use_rollups and await is_current(uow))
+                rollups_current=use_rollups and await is_current(uow, tz))
     wanted = list(measures)
     min_group = int(settings.get("min_group_size") or DEFAULT_MIN_GROUP) if seen.anonymised else None
     if seen.anonymised and "active_users" not in wanted:

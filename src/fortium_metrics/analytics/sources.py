@@ -10,8 +10,9 @@ from sqlalchemy import literal
 
 from ..store.models import MetricEvent
 from ..store.rollup_sql import projection_columns
-from ..store.rollups import (MEASURE_COLUMNS, TEXT_DIMENSIONS, RollupDaily, RollupDailyOrg, RollupHourly, RollupPresence,
-                             RollupToolDurations, RollupToolDurationsOrg)
+from ..store.rollups import (HISTOGRAMS, MEASURE_COLUMNS, TEXT_DIMENSIONS, RollupDaily, RollupDailyLite, RollupDailyOrg,
+                             RollupHourly, RollupPresence, RollupToolDurations, RollupToolDurationsLite,
+                             RollupToolDurationsTeam)
 
 EVENT_DIMENSIONS = frozenset({"team", "user", "project", "model", "tool", "command", "agent", "skill", "mcp_server",
                               "plugin", "query_source", "source", "language", "app_version", "labels"})
@@ -31,7 +32,7 @@ class Source:
             return projection_columns(MetricEvent, tz)
         table = self.model.__table__
         found = {c.name: getattr(self.model, c.key) for c in table.columns}
-        if self.model in (RollupToolDurations, RollupToolDurationsOrg):
+        if self.model in HISTOGRAMS:
             found["kind"] = literal("tool_execution")  # a histogram of tool executions only
         return found
 
@@ -47,10 +48,14 @@ RAW = Source("metric_events", "raw", _SUMS | {"percentile"}, _ALL)
 CANDIDATES = (
     Source("rollup_presence", "day", frozenset({"users", "sessions"}),
            frozenset({"user", "session", "team", "project", "source"}), RollupPresence),
-    Source("rollup_tool_durations_org", "day", frozenset({"percentile"}),
-           frozenset({"team", "project", "source", "tool", "mcp_server"}), RollupToolDurationsOrg),
+    Source("rollup_tool_durations_lite", "day", frozenset({"percentile"}), frozenset({"tool", "mcp_server"}),
+           RollupToolDurationsLite),
+    Source("rollup_tool_durations_team", "day", frozenset({"percentile"}), frozenset({"team", "tool", "mcp_server"}),
+           RollupToolDurationsTeam),
     Source("rollup_tool_durations", "day", frozenset({"percentile"}),
            frozenset({"user", "team", "project", "source", "tool", "mcp_server"}), RollupToolDurations),
+    Source("rollup_daily_lite", "day", frozenset({"sum"}),
+           frozenset({"model", "tool", "command", "agent", "skill", "mcp_server", "source"}), RollupDailyLite),
     Source("rollup_daily_org", "day", frozenset({"sum"}), EVENT_DIMENSIONS - {"user"}, RollupDailyOrg),
     Source("rollup_daily", "day", frozenset({"sum", "users"}), EVENT_DIMENSIONS, RollupDaily),
     HOURLY,

@@ -1,10 +1,14 @@
 """Keeping the analytics rollups equal to metric_events.
 
-* `add_events`: in the same transaction that stores new events, their sums are added to every
-  cube (INSERT ... SELECT ... ON CONFLICT DO UPDATE from the one projection in rollup_sql.py).
-  Imports of old history land in their old days like anything else.
-* `rebuild`: an organisation's cubes recomputed from its events (after a time zone change or a
-  new cube definition), recorded in rollup_state. Finer cubes feed coarser ones.
+New events are folded into the cubes in two steps: the one projection of rollup_sql.py reads
+them once into two temporary "delta" tables (their sums per hourly-cube key, and their tool
+durations per histogram key), then each cube adds the delta grouped by its own keys (INSERT ...
+SELECT ... ON CONFLICT DO UPDATE). The same fold serves both uses:
+
+* `add_events`: in the transaction that stores new events (imports of old history land in their
+  old days like anything else);
+* `rebuild`: an organisation's cubes emptied and refolded from all its events (after a time zone
+  change or a new cube definition), recorded in rollup_state.
 
 On PostgreSQL a rebuild takes an exclusive advisory lock per organisation and every writer a
 shared one, so a rebuild never interleaves with a transaction adding to the same cubes. SQLite
@@ -15,14 +19,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import Uuid, bindparam, delete, func, literal_column, select, String, text
+from sqlalchemy import Column, MetaData, String, Table, Uuid, bindparam, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .models import MetricEvent
 from .rollup_sql import projection
-from .rollups import (CUBES, MAX_COLUMNS, MEASURE_COLUMNS, VERSION, RollupDaily, RollupDailyOrg, RollupHourly, RollupPresence,
-                      RollupState, RollupToolDurations, RollupToolDurationsOrg)
+from .rollups import (CUBES, HISTOGRAMS, MAX_COLUMNS, MEASURE_COLUMNS, VERSION, RollupHourly, RollupState,
+                      RollupToolDurations)
 from .uow import TENANT_CHECKED, UnitOfWork
 
 ORG = bindparam("org", type_=Uuid)
@@ -32,40 +36,87 @@ _CHECKED = {TENANT_CHECKED: True}
 _LOCK = "SELECT pg_advisory_xact_lock{mode}(7120, hashtext(:org))"
 
 
-def _keys(cube) -> list[str]:
-    return [c.name for c in cube.__table__.primary_key.columns if c.name != "organization_id"]
+# The deltas: one row per key of the finest cubes, for the events being folded in.
+DELTA = Table("fortium_rollup_delta", MetaData(), *(Column(c.name, c.type) for c in RollupHourly.__table__.columns),
+              prefixes=["TEMPORARY"])
+DELTA_DURATIONS = Table("fortium_rollup_delta_durations", MetaData(),
+                        *(Column(c.name, c.type) for c in RollupToolDurations.__table__.columns), prefixes=["TEMPORARY"])
 
 
-def _sums(cube) -> list[str]:
-    return [c.name for c in cube.__table__.columns if c.name in MEASURE_COLUMNS or c.name == "n"]
+def _keys(table) -> list[str]:
+    return [c.name for c in table.primary_key.columns if c.name != "organization_id"]
 
 
-def _aggregate(cube, rows):
-    """SELECT org, the cube's keys, the sums of its measures FROM `rows` (a projection of events,
-    or a finer cube: both name their columns alike) GROUP BY the keys."""
-    keys, sums = _keys(cube), _sums(cube)
-    extra = [rows.c.day] if cube is RollupHourly else []  # the hour's local date rides along
-    statement = select(ORG, *(rows.c[k] for k in keys), *extra,
-                       *((func.max if m in MAX_COLUMNS else func.sum)(rows.c[m]) for m in sums))
-    statement = statement.group_by(*(rows.c[k] for k in keys), *extra)
-    if cube in (RollupToolDurations, RollupToolDurationsOrg):
-        statement = statement.where(rows.c.kind == "tool_execution", rows.c.hb.is_not(None))
-    return statement, ["organization_id", *keys, *(["day"] if extra else []), *sums]
+def _sums(table) -> list[str]:
+    return [c.name for c in table.columns if c.name in MEASURE_COLUMNS]
+
+
+def _combine(name: str):
+    return func.max if name in MAX_COLUMNS else func.sum
+
+
+def _aggregate(keys: list[str], sums: list[str], rows, *where):
+    """SELECT org, `keys`, the sums (or maxima) of `sums` FROM `rows` GROUP BY `keys`."""
+    statement = select(ORG, *(rows.c[k] for k in keys), *(_combine(m)(rows.c[m]) for m in sums))
+    return statement.where(*where).group_by(*(rows.c[k] for k in keys))
+
+
+def _insert(uow: UnitOfWork, table: Table):
+    return (pg_insert if uow.dialect == "postgresql" else sqlite_insert)(table)
 
 
 def _upsert(uow: UnitOfWork, cube, rows):
-    statement, columns = _aggregate(cube, rows)
+    """Add `rows` (a delta) to `cube`, grouped by the cube's keys."""
     table = cube.__table__  # the Core table: with the ORM class, SQLAlchemy would take the parameters for rows
-    insert = (pg_insert if uow.dialect == "postgresql" else sqlite_insert)(table).from_select(columns, statement)
+    keys, sums = _keys(table), _sums(table)
+    extra = ["day"] if cube is RollupHourly else []  # the bucket's local date rides along
+    insert = _insert(uow, table).from_select(["organization_id", *keys, *extra, *sums],
+                                             _aggregate([*keys, *extra], sums, rows))
     greatest = func.greatest if uow.dialect == "postgresql" else func.max  # SQLite's max(a, b) is scalar
     update = {m: greatest(table.c[m], insert.excluded[m]) if m in MAX_COLUMNS else table.c[m] + insert.excluded[m]
-              for m in _sums(cube)}
+              for m in sums}
     return insert.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns], set_=update)
 
 
-async def _run(uow: UnitOfWork, statement, tz: str, **params) -> None:
-    await uow.session.execute(statement.execution_options(**_CHECKED),
-                              {"org": uow.principal.organization_id, "tz": tz, **params})
+async def _execute(uow: UnitOfWork, statement, **params) -> None:
+    await uow.session.execute(statement.execution_options(**_CHECKED), {"org": uow.principal.organization_id, **params})
+
+
+_DELTAS = ((DELTA, "rollup_hourly"), (DELTA_DURATIONS, "rollup_tool_durations"))
+
+
+async def _deltas(uow: UnitOfWork) -> None:
+    """The temporary delta tables: created once per connection, empty when a fold begins.
+    PostgreSQL empties them at commit; a second fold in one transaction empties them first.
+    SQLite has no ON COMMIT: each fold empties them when it ends (see _fold)."""
+    if uow.dialect == "postgresql":
+        if uow.session.info.get(DELTA.name):
+            await _execute(uow, text(f"TRUNCATE {DELTA.name}, {DELTA_DURATIONS.name}"))
+        for table, like in _DELTAS:
+            await _execute(uow, text(f"CREATE TEMP TABLE IF NOT EXISTS {table.name} (LIKE {like}) ON COMMIT DELETE ROWS"))
+        uow.session.info[DELTA.name] = True
+        return
+    for table, like in _DELTAS:
+        await _execute(uow, text(f"CREATE TEMP TABLE IF NOT EXISTS {table.name} AS SELECT * FROM {like} WHERE 0"))
+
+
+async def _fold(uow: UnitOfWork, rows, tz: str, **params) -> None:
+    """Fold the events of `rows` (a projection subquery) into every cube, through the deltas."""
+    await _deltas(uow)
+    hourly = RollupHourly.__table__
+    keys, sums = _keys(hourly), _sums(hourly)
+    await _execute(uow, _insert(uow, DELTA).from_select(
+        ["organization_id", *keys, "day", *sums], _aggregate([*keys, "day"], sums, rows)), tz=tz, **params)
+    histogram = RollupToolDurations.__table__
+    keys = _keys(histogram)
+    await _execute(uow, _insert(uow, DELTA_DURATIONS).from_select(
+        ["organization_id", *keys, "n"],
+        _aggregate(keys, ["n"], rows, rows.c.kind == "tool_execution", rows.c.hb.is_not(None))), tz=tz, **params)
+    for cube in CUBES:
+        await _execute(uow, _upsert(uow, cube, DELTA_DURATIONS if cube in HISTOGRAMS else DELTA))
+    if uow.dialect != "postgresql":
+        for table, _ in _DELTAS:
+            await _execute(uow, text(f"DELETE FROM temp.{table.name}"))
 
 
 async def timezone_of(uow: UnitOfWork) -> str:
@@ -79,12 +130,8 @@ async def add_events(uow: UnitOfWork, source, *conditions, **params) -> None:
     """Add the events of `source` (a table with metric_events' columns, filtered by `conditions`)
     to every cube of the unit of work's organisation."""
     if uow.dialect == "postgresql":
-        await uow.session.execute(text(_LOCK.format(mode="_shared")).execution_options(**_CHECKED),
-                                  {"org": str(uow.principal.organization_id)})
-    tz = await timezone_of(uow)
-    rows = projection(source, TZ, *conditions).subquery("new_events")
-    for cube in CUBES:
-        await _run(uow, _upsert(uow, cube, rows), tz, **params)
+        await _execute(uow, text(_LOCK.format(mode="_shared")), org=str(uow.principal.organization_id))
+    await _fold(uow, projection(source, TZ, *conditions).subquery("new_events"), await timezone_of(uow), **params)
 
 
 def sqlite_rowid_after(lo: int):
@@ -102,18 +149,12 @@ async def rebuild(uow: UnitOfWork) -> int:
     """Recompute every cube of the unit of work's organisation; returns the events read."""
     org = uow.principal.organization_id
     if uow.dialect == "postgresql":
-        await uow.session.execute(text(_LOCK.format(mode="")).execution_options(**_CHECKED), {"org": str(org)})
+        await _execute(uow, text(_LOCK.format(mode="")), org=str(org))
     tz = await timezone_of(uow)
     for cube in CUBES:
         await uow.session.execute(delete(cube).where(cube.organization_id == org))
     events = MetricEvent.__table__
-    raw = projection(events, TZ, events.c.organization_id == ORG).subquery("events")
-    await _run(uow, _upsert(uow, RollupHourly, raw), tz)
-    hourly = select(RollupHourly.__table__).where(RollupHourly.organization_id == ORG).subquery("hourly")
-    daily = select(RollupDaily.__table__).where(RollupDaily.organization_id == ORG).subquery("daily")
-    for cube, rows in ((RollupDaily, hourly), (RollupDailyOrg, daily), (RollupPresence, hourly),
-                       (RollupToolDurations, raw), (RollupToolDurationsOrg, raw)):
-        await _run(uow, _upsert(uow, cube, rows), tz)
+    await _fold(uow, projection(events, TZ, events.c.organization_id == ORG).subquery("events"), tz)
     await _mark_built(uow, tz)
     return await uow.session.scalar(select(func.coalesce(func.sum(RollupHourly.n), 0))) or 0
 
@@ -129,11 +170,11 @@ async def _mark_built(uow: UnitOfWork, tz: str) -> None:
     await uow.session.flush()
 
 
-async def is_current(uow: UnitOfWork) -> bool:
+async def is_current(uow: UnitOfWork, tz: str) -> bool:
     """Whether the organisation's rollups were built for the current cube definition and its
-    current time zone (otherwise analytics reads raw events until the rebuild)."""
+    time zone `tz` (otherwise analytics reads raw events until the rebuild)."""
     state = await uow.session.get(RollupState, uow.principal.organization_id)
-    return state is not None and state.version == VERSION and state.timezone == await timezone_of(uow)
+    return state is not None and state.version == VERSION and state.timezone == tz
 
 
 def new_org_state(org: uuid.UUID, tz: str = "UTC") -> RollupState:

@@ -110,7 +110,8 @@ class RollupDaily(TenantScoped, _Dimensions, _Measures, Base):
     day: Mapped[date] = _day()
     user_id: Mapped[uuid.UUID] = _id()
     __table_args__ = (PrimaryKeyConstraint("organization_id", "day", "user_id", *_EVENT_KEYS),
-                      Index("ix_rollup_daily_user", "organization_id", "user_id", "day"))
+                      Index("ix_rollup_daily_user", "organization_id", "user_id", "day"),
+                      Index("ix_rollup_daily_team", "organization_id", "team_id", "day"))
 
 
 class RollupDailyOrg(TenantScoped, _Dimensions, _Measures, Base):
@@ -119,6 +120,23 @@ class RollupDailyOrg(TenantScoped, _Dimensions, _Measures, Base):
     __tablename__ = "rollup_daily_org"
     day: Mapped[date] = _day()
     __table_args__ = (PrimaryKeyConstraint("organization_id", "day", *_EVENT_KEYS),)
+
+
+class RollupDailyLite(TenantScoped, _Measures, Base):
+    """Per local day, only what organisation-wide charts group by (kind, name, model, source,
+    agent, skill, MCP server): the smallest cube, for the overview's tiles and charts."""
+
+    __tablename__ = "rollup_daily_lite"
+    day: Mapped[date] = _day()
+    kind: Mapped[str] = _text(24)
+    name: Mapped[str] = _text(200)
+    model: Mapped[str] = _text(100)
+    source: Mapped[str] = _text(32)
+    agent: Mapped[str] = _text(200)
+    skill: Mapped[str] = _text(200)
+    mcp_server: Mapped[str] = _text(200)
+    __table_args__ = (PrimaryKeyConstraint("organization_id", "day", "kind", "name", "model", "source", "agent", "skill",
+                                           "mcp_server"),)
 
 
 class RollupPresence(TenantScoped, Base):
@@ -140,27 +158,38 @@ class _Histogram:
     """Tool execution durations: how many fell in each logarithmic bucket (store/rollup_sql.py)."""
 
     day: Mapped[date] = _day()
-    team_id: Mapped[uuid.UUID] = _id()
-    project_id: Mapped[uuid.UUID] = _id()
-    source: Mapped[str] = _text(32)
     name: Mapped[str] = _text(200)
     mcp_server: Mapped[str] = _text(200)
     hb: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
-_HISTOGRAM_KEYS = ("team_id", "project_id", "source", "name", "mcp_server", "hb")
+_HISTOGRAM_KEYS = ("name", "mcp_server", "hb")
 
 
 class RollupToolDurations(TenantScoped, _Histogram, Base):
     __tablename__ = "rollup_tool_durations"
     user_id: Mapped[uuid.UUID] = _id()
-    __table_args__ = (PrimaryKeyConstraint("organization_id", "day", "user_id", *_HISTOGRAM_KEYS),
+    team_id: Mapped[uuid.UUID] = _id()
+    project_id: Mapped[uuid.UUID] = _id()
+    source: Mapped[str] = _text(32)
+    __table_args__ = (PrimaryKeyConstraint("organization_id", "day", "user_id", "team_id", "project_id", "source",
+                                           *_HISTOGRAM_KEYS),
                       Index("ix_rollup_tool_durations_user", "organization_id", "user_id", "day"))
 
 
-class RollupToolDurationsOrg(TenantScoped, _Histogram, Base):
-    __tablename__ = "rollup_tool_durations_org"
+class RollupToolDurationsTeam(TenantScoped, _Histogram, Base):
+    """Without people, projects or sources: team-wide percentiles."""
+
+    __tablename__ = "rollup_tool_durations_team"
+    team_id: Mapped[uuid.UUID] = _id()
+    __table_args__ = (PrimaryKeyConstraint("organization_id", "day", "team_id", *_HISTOGRAM_KEYS),)
+
+
+class RollupToolDurationsLite(TenantScoped, _Histogram, Base):
+    """Per tool only: organisation-wide percentiles."""
+
+    __tablename__ = "rollup_tool_durations_lite"
     __table_args__ = (PrimaryKeyConstraint("organization_id", "day", *_HISTOGRAM_KEYS),)
 
 
@@ -175,5 +204,8 @@ class RollupState(TenantScoped, Base):
     __table_args__ = (PrimaryKeyConstraint("organization_id"),)
 
 
-CUBES = (RollupHourly, RollupDaily, RollupDailyOrg, RollupPresence, RollupToolDurations, RollupToolDurationsOrg)
+# Finest first: each is folded from the same delta of new events (store/rollup_writer.py).
+CUBES = (RollupHourly, RollupDaily, RollupDailyOrg, RollupDailyLite, RollupPresence, RollupToolDurations,
+         RollupToolDurationsTeam, RollupToolDurationsLite)
+HISTOGRAMS = (RollupToolDurations, RollupToolDurationsTeam, RollupToolDurationsLite)
 ROLLUP_TABLES = [cls.__tablename__ for cls in (*CUBES, RollupState)]
