@@ -356,10 +356,12 @@ def _register_subcommands() -> None:
     from .importers.cli import import_group
 
     from .sso_cli import sso_group
+    from .demo import demo_command
 
     main.add_command(import_group)
     main.add_command(hook_command)
     main.add_command(sso_group)
+    main.add_command(demo_command)
 
 
 _register_subcommands()
