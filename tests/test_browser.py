@@ -70,8 +70,11 @@ def sign_in(page, site: Site, who: Person, password: str = DEMO_PASSWORD, path: 
     page.goto(site.url + path)
     page.fill("#email", who.email)
     page.fill("#password", password)
-    page.click("form[method=post] button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("form[method=post] button[type=submit]")
+
+
+SETTLED = "(ws => ws.length > 0 && ws.every(w => w.dataset.state !== 'loading'))([...document.querySelectorAll('[data-widget]')])"
 
 
 def nav_keys(page) -> list[str]:
@@ -124,7 +127,7 @@ def test_a_filter_change_lands_in_the_url_survives_reload_and_is_remembered(page
 
 def test_widgets_end_in_a_clear_state_not_in_made_up_numbers(page, site):
     sign_in(page, site, site.admin)
-    page.wait_for_function("[...document.querySelectorAll('[data-widget]')].every(w => w.dataset.state !== 'loading')")
+    page.wait_for_function(SETTLED)
     states = set(page.eval_on_selector_all("[data-widget]", "ws => ws.map(w => w.dataset.state)"))
     assert states <= {"unavailable", "empty", "ready"}
     if states == {"unavailable"}:

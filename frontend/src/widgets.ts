@@ -48,7 +48,12 @@ function message(title: string, detail: string): HTMLElement {
   return box;
 }
 
-function kpis(spec: WidgetSpec, answer: AnalyticsAnswer): HTMLElement {
+/** Key figures without an answer: the tiles with "—", so the page keeps its shape. */
+function emptyKpis(spec: WidgetSpec, note: HTMLElement): HTMLElement[] {
+  return [kpis(spec, { rows: [], totals: {} }, false), note];
+}
+
+function kpis(spec: WidgetSpec, answer: AnalyticsAnswer, compare = true): HTMLElement {
   const tiles = document.createElement("dl");
   tiles.className = "kpis";
   for (const measure of spec.measures) {
@@ -59,11 +64,14 @@ function kpis(spec: WidgetSpec, answer: AnalyticsAnswer): HTMLElement {
     const value = document.createElement("dd");
     value.className = "kpi-value";
     value.textContent = formatMeasure(measure, answer.totals[measure]);
-    const delta = document.createElement("dd");
-    const moved = change(answer.totals[measure], answer.previous?.[measure]);
-    delta.className = `kpi-change ${moved === null ? "" : moved >= 0 ? "up" : "down"}`.trim();
-    delta.textContent = formatChange(moved);
-    tile.append(name, value, delta);
+    tile.append(name, value);
+    if (compare) {
+      const delta = document.createElement("dd");
+      const moved = change(answer.totals[measure], answer.previous?.[measure]);
+      delta.className = `kpi-change ${moved === null ? "" : moved >= 0 ? "up" : "down"}`.trim();
+      delta.textContent = formatChange(moved);
+      tile.append(delta);
+    }
     tiles.appendChild(tile);
   }
   return tiles;
@@ -99,7 +107,8 @@ export async function loadWidget(element: HTMLElement, context: PageContext, fet
     }
   } catch (error) {
     if (error instanceof AnalyticsUnavailable) {
-      setState(element, "unavailable", message("No data yet", "This view fills in once the analytics service answers."));
+      const note = message("No data yet", "This view fills in once the analytics service answers.");
+      setState(element, "unavailable", ...(spec.kind === "kpi" ? emptyKpis(spec, note) : [note]));
     } else {
       const retry = document.createElement("button");
       retry.type = "button";

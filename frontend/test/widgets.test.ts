@@ -41,6 +41,7 @@ describe("a widget", () => {
     expect(await loadWidget(element, context, answer(404, {}))).toBe("unavailable");
     expect(element.textContent).toContain("No data yet");
     expect(element.getAttribute("aria-busy")).toBe("false");
+    expect([...element.querySelectorAll(".kpi-value")].map((node) => node.textContent)).toEqual(["—"]);
   });
 
   it("says when the filters match nothing", async () => {
