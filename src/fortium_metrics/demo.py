@@ -103,16 +103,20 @@ async def _people_and_teams(store: Store, operator: Principal, people: list[Pers
                 await teams.add_member(uow, person.team, person.email, "lead" if person.lead else "member")
 
 
-async def _record(ctx: AppContext, operator: Principal, pending: dict[str, list[dict]], report: DemoReport,
-                  final: bool) -> None:
-    """Send full batches (all that is pending when `final`): few, large transactions, so each
-    resolves the people, teams and projects it names once."""
-    calls = []
+def _send(ctx: AppContext, operator: Principal, pending: dict[str, list[dict]], final: bool) -> list[asyncio.Task]:
+    """Full batches (all that is pending when `final`) handed to the ingestor: few, large
+    transactions, so each resolves the people, teams and projects it names once. They are written
+    while the next days are generated (the database works in its own thread)."""
+    tasks = []
     for source, events in pending.items():
         while len(events) >= MAX_BATCH or (final and events):
-            calls.append(record_events(ctx.ingestor, operator, events[:MAX_BATCH], source))
+            tasks.append(asyncio.create_task(record_events(ctx.ingestor, operator, events[:MAX_BATCH], source)))
             del events[:MAX_BATCH]
-    for result in await asyncio.gather(*calls):  # concurrent calls share the writer's transactions
+    return tasks
+
+
+def _tally(report: DemoReport, results: list) -> None:
+    for result in results:
         report.accepted += result.accepted
         report.duplicates += result.duplicates
         report.rejected += result.rejected
@@ -131,14 +135,19 @@ async def fill_demo(ctx: AppContext, org_slug: str, *, days: int = 90, people: i
     await _people_and_teams(ctx.store, operator, cast, password)
     report, prices = DemoReport(org_slug, cast, days), PriceTable.load()
     pending: dict[str, list[dict]] = {"hook": [], "otlp": [], "mcp": []}
+    writing: list[asyncio.Task] = []
     for offset in range(days):
         day = today - timedelta(days=days - 1 - offset)
         for person in cast:
             for source, events in DayBuilder(seed, person, day, prices).build().items():
                 pending[source] += events
-        await _record(ctx, operator, pending, report, final=offset == days - 1)
+        writing += _send(ctx, operator, pending, final=offset == days - 1)
+        while len(busy := [task for task in writing if not task.done()]) > 3:  # bounded memory
+            await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.sleep(0)
         if on_day:
             on_day(offset + 1)
+    _tally(report, await asyncio.gather(*writing))
     report.seconds = time.monotonic() - started
     return report
 
