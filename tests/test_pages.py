@@ -179,3 +179,15 @@ def test_custom_ranges_are_inclusive_days_in_utc():
     start, end = state.window()
     assert (start.isoformat(), end.isoformat()) == ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00")
     assert parse_qs(urlsplit(state.query()).query)["start"] == ["2026-11-01"]
+
+
+async def test_the_sign_in_page_offers_sso_only_for_an_organisation_that_has_it(api, app, store, people):
+    from fortium_metrics import sso
+
+    async with store.unit_of_work(Principal.org_admin(people.org_a)) as uow:
+        await sso.configure_sso(uow, app.state.settings, "https://id.example.com", "client", "secret")
+    offered = await api.get(f"/login?sso={people.slug_a}", headers=HTML)
+    assert f'href="/api/auth/sso/{people.slug_a}/login"' in offered.text
+    for slug in (people.slug_b, "no-such-org"):  # without SSO and unknown look the same
+        page = await api.get(f"/login?sso={slug}", headers=HTML)
+        assert "/api/auth/sso/" not in page.text and "No single sign-on is set up" in page.text

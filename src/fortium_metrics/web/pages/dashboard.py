@@ -76,7 +76,7 @@ PAGES = {spec.key: spec for spec in (
     )),
     PageSpec("sessions", "Sessions", "When people work with Claude Code.", (
         Widget("timeseries", "Sessions over time", ("sessions", "prompts"), (TIME,), wide=True),
-        Widget("bar", "Sessions by hour of day", ("sessions",), ("hour",), wide=True),
+        Widget("bar", "Sessions by project", ("sessions",), ("project",), wide=True),
     )),
 )}
 
