@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -132,6 +133,29 @@ def test_widgets_end_in_a_clear_state_not_in_made_up_numbers(page, site):
     assert states <= {"unavailable", "empty", "ready"}
     if states == {"unavailable"}:
         assert page.locator("text=No data yet").count() == page.locator("[data-widget]").count()
+
+
+def _analytics_answer(route) -> None:
+    """Stands in for GET /api/v1/analytics (the lead's analytics service) with a small answer in
+    the documented shape, so the drawing path is exercised end to end."""
+    query = parse_qs(urlsplit(route.request.url).query)
+    measures = query["measures"][0].split(",")
+    dimension = query.get("group_by", ["day"])[0]
+    keys = ["2026-11-01", "2026-11-02", "2026-11-03"] if dimension in ("day", "week", "month", "hour") else ["a", "b"]
+    rows = [{dimension: key, **{m: float(i + 1) for m in measures}} for i, key in enumerate(keys)]
+    body = {"rows": rows, "totals": {m: 10.0 for m in measures}, "previous": {m: 8.0 for m in measures}}
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+
+def test_widgets_draw_an_answer_with_its_table(page, site):
+    page.route("**/api/v1/analytics?*", _analytics_answer)
+    sign_in(page, site, site.admin)
+    page.wait_for_function(SETTLED)
+    assert set(page.eval_on_selector_all("[data-widget]", "ws => ws.map(w => w.dataset.state)")) == {"ready"}
+    assert page.text_content(".kpi-value").strip() == "10" and "+25%" in page.text_content(".kpi-change")
+    page.wait_for_selector("[data-widget=timeseries] .chart canvas")
+    table = page.locator("[data-widget=timeseries] table.data-table").first
+    assert table.locator("tbody tr").count() == 3 and table.locator("caption").text_content() == "Cost over time"
 
 
 def test_dark_mode_follows_the_system_and_the_toggle_sticks(browser, site):

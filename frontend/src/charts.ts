@@ -26,17 +26,19 @@ function option(spec: WidgetSpec, rows: Row[]): echarts.EChartsCoreOption {
   const dimension = spec.groupBy[0] ?? "day";
   const text = cssVar("--fg-muted");
   const grid = cssVar("--border");
+  const counts = spec.measures.every((measure) => measure !== "cost_usd" && !measure.endsWith("_ratio") &&
+                                                  !measure.endsWith("_rate"));
   const palette = [cssVar("--chart-1"), cssVar("--chart-2"), cssVar("--chart-3"), cssVar("--chart-4")];
   return {
     color: palette,
     aria: { enabled: true },
     textStyle: { color: text, fontFamily: "inherit" },
     grid: { left: 8, right: 16, top: spec.measures.length > 1 ? 32 : 12, bottom: 8, containLabel: true },
-    legend: { show: spec.measures.length > 1, textStyle: { color: text } },
+    legend: { show: spec.measures.length > 1, top: 0, left: 0, textStyle: { color: text } },
     tooltip: { trigger: "axis", valueFormatter: (value: unknown) => formatMeasure(spec.measures[0] ?? "", Number(value)) },
     xAxis: { type: "category", data: rows.map((row) => String(row[dimension] ?? "—")),
              axisLine: { lineStyle: { color: grid } }, axisLabel: { color: text } },
-    yAxis: { type: "value", splitLine: { lineStyle: { color: grid } }, axisLabel: { color: text,
+    yAxis: { type: "value", minInterval: counts ? 1 : 0, splitLine: { lineStyle: { color: grid } }, axisLabel: { color: text,
              formatter: (value: number) => formatMeasure(spec.measures[0] ?? "", value) } },
     series: spec.measures.map((measure) => ({
       name: measureLabel(measure), type: spec.kind === "bar" ? "bar" : "line", smooth: false, showSymbol: false,
