@@ -77,8 +77,8 @@ def _field_errors(email: str, password: str, org: str) -> dict[str, str]:
 async def login_submit(request: Request) -> Response:
     """POST /login (form): sign in, set the session cookies, go to `next`."""
     form = await request.form()
-    email, password, org = (str(form.get(name) or "").strip() for name in ("email", "password", "org"))
-    password = str(form.get("password") or "")  # passwords are taken as typed
+    email, org = (str(form.get(name) or "").strip() for name in ("email", "org"))
+    password = str(form.get("password") or "")  # taken as typed: spaces may be part of it
     next_path = safe_next(str(form.get("next") or ""))
     if scope_principal(request.scope) is not None:
         return RedirectResponse(next_path, status_code=303)

@@ -83,7 +83,7 @@ def _day(text: str | None, name: str, notices: list[str]) -> date | None:
         return None
 
 
-def _custom(params: QueryParams, today: date, notices: list[str]) -> tuple[date, date] | None:
+def _custom(params: QueryParams, notices: list[str]) -> tuple[date, date] | None:
     start, end = _day(params.get("start"), "start", notices), _day(params.get("end"), "end", notices)
     if start is None or end is None:
         return None
@@ -106,7 +106,7 @@ def parse_filters(params: QueryParams, today: date | None = None) -> FilterState
         granularity = DEFAULT_GRANULARITY
     preset = params.get("range") or DEFAULT_RANGE
     if preset == "custom":
-        days = _custom(params, today, notices)
+        days = _custom(params, notices)
         if days is not None:
             return FilterState("custom", days[0], days[1], granularity, chosen, notices)
         notices.append(f"range: showing the {RANGE_LABELS[DEFAULT_RANGE].lower()} instead")
