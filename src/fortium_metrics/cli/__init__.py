@@ -15,11 +15,13 @@ from .base import _in_org, _run, _settings, err, main, out  # noqa: F401  (sso_c
 def _register_subcommands() -> None:
     from ..hook_cli import hook_command
     from ..importers.cli import import_group
+    from ..demo import demo_command
     from ..sso_cli import sso_group
 
     main.add_command(import_group)
     main.add_command(hook_command)
     main.add_command(sso_group)
+    main.add_command(demo_command)
 
 
 _register_subcommands()

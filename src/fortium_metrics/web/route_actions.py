@@ -6,8 +6,16 @@ from __future__ import annotations
 PUBLIC = None  # no credential needed
 
 ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
-    ("GET", "/"): PUBLIC,
+    ("GET", "/"): PUBLIC,  # redirects: to the overview when signed in, else to /login
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/api/auth/renew"): PUBLIC,
+    ("POST", "/api/auth/signout"): PUBLIC,
+    # Dashboard pages (web/pages/): the shell for every reader; numbers come from the analytics API.
+    **{("GET", path): "metrics.read" for path in (
+        "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions")},
+    ("GET", "/admin"): "org.update",
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/analytics/catalogue"): PUBLIC,
     ("GET", "/api/v1/hooks/health"): PUBLIC,
