@@ -169,7 +169,8 @@ def _print(console: Console, report: DemoReport, password: str) -> None:
 @click.command("demo")
 @click.option("--org", "org_slug", default="demo", show_default=True, help="Organisation slug (created if missing).")
 @click.option("--days", type=click.IntRange(1, 366), default=90, show_default=True, help="Days of activity, ending today.")
-@click.option("--people", type=click.IntRange(4, 400), default=30, show_default=True)
+@click.option("--people", type=click.IntRange(4, 400), default=30, show_default=True,
+              help="How many people, spread over four teams (one admin, one manager, a lead per team).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same organisation and events.")
 @click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Everyone's password.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
