@@ -136,6 +136,12 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             digits=4),
     _count("compactions", "Context compactions (automatic or manual).", "other", names=COMPACTIONS),
     _count("turns", "Turns Claude finished (or failed).", "other", names=TURNS),
+    _count("skill_activations", "Skills activated (by the user or by Claude).", "other",
+           names=("claude_code.skill_activated",)),
+    _count("api_retries_exhausted", "API requests that failed after every retry.", "other",
+           names=("claude_code.api_retries_exhausted",)),
+    _count("mcp_connection_events", "MCP server connections made, failed or closed.", "other",
+           names=("claude_code.mcp_server_connection",)),
     Measure("cost_per_session", "ratio", "cost_usd / sessions.", ratio=("cost_usd", "sessions"), digits=6),
     Measure("cost_per_commit", "ratio", "cost_usd / commits.", ratio=("cost_usd", "commits"), digits=6),
 )}
