@@ -47,14 +47,11 @@ async def write_events(uow: UnitOfWork, rows: list[list]) -> set[str]:
     if uow.dialect == "postgresql":
         fresh = await _write_postgres(uow, rows)
         if fresh:
-            await rollup_writer.add_events(uow, _STAGING_TABLE)
+            await rollup_writer.add_events(uow, "staging", len(fresh))
         return fresh
-    before = await rollup_writer.sqlite_last_rowid(uow)
     fresh = await _write_portable(uow, rows)
-    if fresh:
-        events = MetricEvent.__table__
-        await rollup_writer.add_events(uow, events, rollup_writer.sqlite_rowid_after(before),
-                                       events.c.organization_id == rollup_writer.ORG, lo=before)
+    if fresh:  # the rows just inserted are the last len(fresh) rowids: the write lock is ours
+        await rollup_writer.add_events(uow, "inserted", len(fresh))
     return fresh
 
 
@@ -122,7 +119,7 @@ async def _write_portable(uow: UnitOfWork, rows: list[list]) -> set[str]:
 
 _STAGING = "fortium_ingest_staging"
 # The staging table as SQLAlchemy sees it, for the rollup statements that read it.
-_STAGING_TABLE = Table(_STAGING, MetaData(), *(Column(name, MetricEvent.__table__.c[name].type) for name in ROW_COLUMNS))
+STAGING_TABLE = Table(_STAGING, MetaData(), *(Column(name, MetricEvent.__table__.c[name].type) for name in ROW_COLUMNS))
 
 
 # PostgreSQL: binary COPY of the rows into a staging table, then one statement moves them. The

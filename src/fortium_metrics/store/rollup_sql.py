@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Integer, SmallInteger, and_, case, cast, func, literal, select
+from sqlalchemy import Date, Float, Integer, SmallInteger, String, and_, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -134,6 +134,23 @@ def _sqlite_day_sql(element, compiler, **kw):
 @compiles(DurationBucket, "sqlite")
 def _sqlite_hb_sql(element, compiler, **kw):
     return f"fm_hb({compiler.process(element.clauses, **kw)})"
+
+
+class OrganizationTimezone(FunctionElement):
+    """The time zone in an organizations.settings value (JSON), or NULL."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(OrganizationTimezone, "postgresql")
+def _pg_timezone(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} ->> 'timezone')"
+
+
+@compiles(OrganizationTimezone, "sqlite")
+def _sqlite_timezone(element, compiler, **kw):
+    return f"json_extract({compiler.process(element.clauses, **kw)}, '$.timezone')"
 
 
 # -- the projection ---------------------------------------------------------------------------
