@@ -32,7 +32,7 @@ from .events import (COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, Ses
                      without_nul)
 from .dimensions import DIMENSION_COLUMNS, dimensions
 from .principal import Principal
-from .resolve import Resolver
+from .resolve import Resolver, TeamsOfPeople
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
 from .store.models import AgentSession
 from .store.uow import Store, UnitOfWork
@@ -147,6 +147,7 @@ class Ingestor:
         self.max_rows = max_rows_per_transaction
         self.writers = writers if store.dialect == "postgresql" else 1
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.teams_of_people = TeamsOfPeople()
         self._tasks: list[asyncio.Task] = []
 
     async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str,
@@ -184,7 +185,7 @@ class Ingestor:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
-                    results = await _write(uow, group)
+                    results = await _write(uow, group, self.teams_of_people)
                 break
             except Exception as error:  # the transaction rolled back: nothing of this group is stored
                 cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
@@ -214,12 +215,12 @@ _ATTEMPTS = 3
 _TRANSIENT = (DeadlockDetected, SerializationFailure)  # aborted only because of another transaction
 
 
-async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
+async def _write(uow: UnitOfWork, group: list[_Pending], teams_of_people: TeamsOfPeople) -> list[IngestResult]:
     # Counts are plain ints until the end: IngestResult is a pydantic model, and assigning to
     # its fields once per event costs more than building the row.
     results = [IngestResult() for _ in group]
     accepted, duplicates = [0] * len(group), [0] * len(group)
-    rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates)
+    rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates, teams_of_people)
     fresh = await write_events(uow, rows)
     # Sessions last: on SQLite the first write takes the database's write lock, so writes come
     # after all the Python work of the batch (other processes wait meanwhile).
@@ -242,10 +243,10 @@ async def _write(uow: UnitOfWork, group: list[_Pending]) -> list[IngestResult]:
 
 
 async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResult], accepted: list[int],
-                duplicates: list[int]) -> tuple[list[list], list[tuple[int, int]], list[tuple]]:
+                duplicates: list[int], teams_of_people: TeamsOfPeople) -> tuple[list[list], list[tuple[int, int]], list[tuple]]:
     """The metric rows of a group (see ROW_COLUMNS), the request and item each came from, and the
     session starts/ends (written after the rows, see _write)."""
-    resolver = Resolver(uow)
+    resolver = Resolver(uow, teams_of_people)
     rows: list[list] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)

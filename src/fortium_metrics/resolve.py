@@ -8,6 +8,7 @@ them by repository); unknown teams are rejected (teams are an administrative cho
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 
 from sqlalchemy import or_, select
@@ -37,15 +38,37 @@ def _external_email(ref: str) -> str:
     return f"{validation.slugify(ref)[:48]}-{hashlib.sha256(ref.encode()).hexdigest()[:10]}@external.invalid"
 
 
+class TeamsOfPeople:
+    """Which team each person's events count for, remembered for a minute across transactions:
+    every MCP call or hook names the same people, and one query per call would cost more than
+    the rest of recording the event. A membership change applies to events recorded within a
+    minute of it (in every process)."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.seconds = seconds
+        self._found: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, uuid.UUID | None]] = {}
+
+    def get(self, org: uuid.UUID, user: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
+        found = self._found.get((org, user))
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return False, None
+        return True, found[1]
+
+    def put(self, org: uuid.UUID, user: uuid.UUID, team: uuid.UUID | None) -> None:
+        if len(self._found) > 100_000:  # a bound, not an eviction policy: rebuilt as people call again
+            self._found.clear()
+        self._found[(org, user)] = (time.monotonic(), team)
+
+
 class Resolver:
     """One per transaction; caches lookups so a batch of 5,000 events costs a few queries."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, teams_of_people: TeamsOfPeople | None = None) -> None:
         self.uow = uow
+        self.teams_of_people = teams_of_people or TeamsOfPeople()
         self._users: dict[str, uuid.UUID] = {}
         self._teams: dict[str, uuid.UUID | None] = {}
         self._projects: dict[str, uuid.UUID] = {}
-        self._user_teams: dict[uuid.UUID, uuid.UUID | None] = {}
         self._policy: str | None = None
 
     async def _unknown_user_policy(self) -> str:
@@ -102,11 +125,14 @@ class Resolver:
         first (one team per event, so team totals add up to the organisation's)."""
         if user_id is None:
             return None
-        if user_id not in self._user_teams:
-            self._user_teams[user_id] = await self.uow.session.scalar(
+        org = self.uow.principal.organization_id
+        known, team = self.teams_of_people.get(org, user_id)
+        if not known:
+            team = await self.uow.session.scalar(
                 select(TeamMembership.team_id).where(TeamMembership.user_id == user_id)
                 .order_by(TeamMembership.created_at, TeamMembership.team_id).limit(1))
-        return self._user_teams[user_id]
+            self.teams_of_people.put(org, user_id, team)
+        return team
 
     async def project(self, ref: str | None, team_id: uuid.UUID | None) -> uuid.UUID | None:
         if ref is None:
