@@ -37,7 +37,7 @@ def project_name(cwd: str) -> str:
     return parts[-1] if parts else ""
 
 
-def _id(payload: dict, *parts: Any) -> str:
+def _id(payload: dict, *parts: object) -> str:
     return stable_id("hook", payload.get("session_id"), payload.get("hook_event_name"), *parts)
 
 

@@ -114,7 +114,7 @@ def render() -> str:
         "  most this team's (`rank(pct=True, method=\"max\")`).",
         "* **Adoption**: per team and local week, the team's people active that week (at least one",
         "  event) / the team's current members.",
-        f"* **Month-end forecast** (additive measures): F = M + μ·R, where M is the month so far, μ the",
+        "* **Month-end forecast** (additive measures): F = M + μ·R, where M is the month so far, μ the",
         f"  mean daily value of the last {FORECAST_BASIS_DAYS} full days and R the days left after today.",
         "  80% interval: F ± 1.2816·σ·√R (σ: the sample standard deviation of those daily values;",
         "  days taken as independent), the low end never below M.",

@@ -10,7 +10,7 @@ from sqlalchemy import literal
 
 from ..store.models import MetricEvent
 from ..store.rollup_sql import projection_columns
-from ..store.rollups import (HISTOGRAMS, MEASURE_COLUMNS, TEXT_DIMENSIONS, RollupDaily, RollupDailyLite, RollupDailyOrg,
+from ..store.rollups import (HISTOGRAMS, RollupDaily, RollupDailyLite, RollupDailyOrg,
                              RollupHourly, RollupPresence, RollupToolDurations, RollupToolDurationsLite,
                              RollupToolDurationsTeam)
 
@@ -60,6 +60,3 @@ CANDIDATES = (
     Source("rollup_daily", "day", frozenset({"sum", "users"}), EVENT_DIMENSIONS, RollupDaily),
     HOURLY,
 )
-# Columns every cube with sums has; a histogram has `n` and `hb`.
-SUM_COLUMNS = tuple(MEASURE_COLUMNS)
-TEXT_COLUMNS = tuple(TEXT_DIMENSIONS)

@@ -8,7 +8,7 @@ team/user/project are resolved inside the organisation (an unknown one is NotFou
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Integer, case, cast, func, select

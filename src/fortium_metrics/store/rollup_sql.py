@@ -15,7 +15,6 @@ module registers on every connection (`register_sqlite_functions`).
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -195,12 +194,3 @@ def projection(src, tz, *conditions):
     """A SELECT of `projection_columns` over table `src`, with `occurred_at` kept for window filters."""
     columns = projection_columns(src.c, tz)
     return select(src.c.occurred_at, *(expr.label(name) for name, expr in columns.items())).where(and_(True, *conditions))
-
-
-def nil(value) -> object:
-    """A stored key value back to what it stands for ('' and the nil UUID are 'none')."""
-    return None if value in ("", NONE_ID, None) else value
-
-
-def is_nil_id(value) -> bool:
-    return value == NONE_ID or value == uuid.UUID(int=0)

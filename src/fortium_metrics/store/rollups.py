@@ -28,7 +28,6 @@ VERSION = 1  # bump when a cube's definition changes: every organisation's rollu
 
 TEXT_DIMENSIONS = {"kind": 24, "name": 200, "model": 100, "source": 32, "agent": 200, "skill": 200, "mcp_server": 200,
                    "plugin": 200, "query_source": 100, "language": 50, "app_version": 50, "labels": 500}
-ID_DIMENSIONS = ("user_id", "team_id", "project_id")
 MEASURE_COLUMNS = {
     "n": BigInteger, "n_ok": BigInteger, "n_fail": BigInteger, "dur_n": BigInteger, "dur_sum": Float, "dur_max": Float,
     "input_tokens": BigInteger, "output_tokens": BigInteger, "cache_read_tokens": BigInteger,
