@@ -2,7 +2,6 @@
 transcript are counted once: the request id is the event's identity whatever the source."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select

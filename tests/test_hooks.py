@@ -3,7 +3,6 @@ empty body, idempotent on re-delivery; prompt text never stored."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
