@@ -65,6 +65,14 @@ class Decisions:
     session_counts: dict[str, int] = field(default_factory=dict)
 
 
+def with_file_session(record: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`record` with the session of the stream file it sits in (`sessions/<id>.jsonl`) when it
+    names none itself: spec-shape `command_start` lines carry no `session_id`."""
+    if record.get("session_id") is None and path.parent.name == "sessions" and path.suffix == ".jsonl":
+        return {**record, "session_id": path.stem}
+    return record
+
+
 class ContextScan:
     """Reads the files once and decides sessions, summaries and G0 joins."""
 
@@ -109,6 +117,8 @@ class ContextScan:
         if shape in EVENT_SHAPES:
             if is_uuid(session) and record.get("tool_name") != "pre":
                 self._event(self._session(session), loc, record, shape)
+        elif shape == "stream" and record.get("event") == "command_start":
+            self._command_start(loc, record)
         elif shape == "stream" and is_uuid(session):
             self._stream(self._session(session), loc, record)
         elif shape == "session_init" and is_uuid(session):
@@ -135,6 +145,12 @@ class ContextScan:
             found.last = mark
         if not shape.startswith("g1_"):
             found.only_g1 = False
+
+    def _command_start(self, loc: Loc, record: dict[str, Any]) -> None:
+        """A spec-shape `command_start` (§3.8) is an event of its stream file's session."""
+        session = with_file_session(record, Path(loc[0])).get("session_id")
+        if is_uuid(session):
+            self._event(self._session(session), loc, record, "spec_command")
 
     def _stream(self, found: _Session, loc: Loc, record: dict[str, Any]) -> None:
         event = record.get("event")
