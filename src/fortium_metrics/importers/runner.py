@@ -117,8 +117,8 @@ async def _pool(sink: Sink, workers: int | None, size: int, dry_run: bool) -> St
 
 async def _read(parser: Parser, todo: list[Path], batcher: "_Batcher", stats: ParseStats,
                 progress: ImportProgress) -> None:
-    current: str | None = None
     try:
+        current: str | None = None
         async for items in _in_thread(parser.parse(todo, stats)):
             for item in items:
                 if item.source != current:
@@ -126,6 +126,11 @@ async def _read(parser: Parser, todo: list[Path], batcher: "_Batcher", stats: Pa
                     current = item.source
                 await batcher.add(item)
             progress.update(stats, batcher.report.events_imported + batcher.report.events_duplicates)
+        batcher.file_parsed(current)
+        for quiet in todo:  # files that yielded nothing (all duplicates, empty) are finished too
+            if str(quiet) not in batcher.seen_files:
+                batcher.file_parsed(str(quiet))
+        await batcher.drain()
     except (KeyboardInterrupt, asyncio.CancelledError):
         # Ctrl-C: keep what was read. Files read completely are marked done once their chunks are
         # stored; the file in progress is not, and the next run re-sends it (dedup drops repeats).
@@ -133,11 +138,6 @@ async def _read(parser: Parser, todo: list[Path], batcher: "_Batcher", stats: Pa
         _uncancel()
         await batcher.drain()
         return
-    batcher.file_parsed(current)
-    for quiet in todo:  # files that yielded nothing (all duplicates, empty) are finished too
-        if str(quiet) not in batcher.seen_files:
-            batcher.file_parsed(str(quiet))
-    await batcher.drain()
     progress.finish(stats, batcher.report.events_imported + batcher.report.events_duplicates)
 
 

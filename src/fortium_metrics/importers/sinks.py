@@ -103,8 +103,17 @@ class StorePool:
 
     def __init__(self, settings: Any, principal: Principal, workers: int) -> None:
         self.workers = workers
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_start_worker, initargs=(settings, principal))
+        # The processes are started now, with SIGINT ignored: an ignored signal stays ignored
+        # across exec, and Python then installs no KeyboardInterrupt handler, so a Ctrl-C while a
+        # process is still importing modules cannot kill it with a traceback either.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_worker, initargs=(settings, principal))
+            for _ in range(workers):  # a spawn-context pool starts one process per submit while none is idle
+                self._pool.submit(int)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     async def send(self, events: list[dict]) -> IngestResult:
         return await asyncio.get_running_loop().run_in_executor(self._pool, _store_chunk, events)

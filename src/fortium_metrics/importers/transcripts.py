@@ -106,10 +106,6 @@ class TranscriptParser:
         self._projects: dict[str, str] = {}
         self._warned: set[str] = set()
 
-    def __getstate__(self) -> dict:
-        # Sent to worker processes (runner --workers): os.environ itself does not pickle.
-        return {**self.__dict__, "env": dict(self.env)}
-
     # ---- discovery -------------------------------------------------------------------------
 
     def default_roots(self) -> list[Path]:
@@ -131,20 +127,6 @@ class TranscriptParser:
                 found.update(p for p in path.rglob("*.jsonl") if p.is_file())
         # main session files first, then subagent files (their session's start/end come from the main file)
         return sorted(found, key=lambda p: (_is_subagent_file(p), str(p)))
-
-    def partition(self, files: list[Path], groups: int) -> list[list[Path]]:
-        """Independent groups for parallel import: a session's main file and its subagent files stay
-        together (subagents are named from their parent's Task calls); groups balanced by size."""
-        sessions: dict[str, list[Path]] = {}
-        for path in files:  # discover's order: main files first, then subagent files
-            key = path.parent.parent.name if _is_subagent_file(path) else path.stem
-            sessions.setdefault(key, []).append(path)
-        buckets: list[tuple[int, list[Path]]] = [(0, []) for _ in range(max(1, groups))]
-        for members in sorted(sessions.values(), key=lambda m: -sum(p.stat().st_size for p in m)):
-            size, bucket = min(buckets, key=lambda b: b[0])
-            buckets.remove((size, bucket))
-            buckets.append((size + sum(p.stat().st_size for p in members), bucket + members))
-        return [sorted(bucket, key=lambda p: (_is_subagent_file(p), str(p))) for _, bucket in buckets]
 
     # ---- parsing ---------------------------------------------------------------------------
 
