@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import islice
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from . import legacy_events as ev
 from .base import Parsed, ParseStats, RecordError
+from .legacy_dedup import MultisetMax
 from .legacy_context import Anchor, ContextScan, Decisions, Loc, with_file_session
 from .legacy_files import (PROFILES, REPO_DATA, home_of, home_roots, is_context_file, is_named_data_file, label,
                            repo_data_dirs, root_files, roots_of, unique)
@@ -75,11 +77,14 @@ class LegacyParser:
         for profile in self._profiles_for(files):
             _read_profile(profile, stats)
         emitter = _Emitter(decisions, stats, self.zone)
-        for path in files:
-            yield from emitter.file(path)
-        for name, value in decisions.session_counts.items():
-            stats.counters[name] = value
-        emitter.finish()
+        try:
+            for path in files:
+                yield from emitter.file(path)
+            for name, value in decisions.session_counts.items():
+                stats.counters[name] = value
+            emitter.finish()
+        finally:
+            emitter.dedup.close()
 
     def _context(self, files: list[Path]) -> list[Path]:
         """Pass 1 reads the files to import plus, when the runner skipped some as already done,
@@ -99,33 +104,12 @@ class LegacyParser:
         return unique([*discovered, *guessed])
 
 
-class _MultisetMax:
-    """§7.4 online: the k-th copy of a record inside one file is new only if no earlier file held
-    k copies. Over all files a record is kept max-over-files times, whatever the order."""
-
-    def __init__(self) -> None:
-        self.best: dict[bytes, int] = {}
-        self.here: dict[bytes, int] = {}
-
-    def start_file(self) -> None:
-        self.here = {}
-
-    def admit(self, key: bytes) -> int | None:
-        """The occurrence index to import this copy under, or None for a duplicate."""
-        seen = self.here.get(key, 0)
-        self.here[key] = seen + 1
-        if seen < self.best.get(key, 0):
-            return None
-        self.best[key] = seen + 1
-        return seen
-
-
 class _Emitter:
     """Pass 2: records of one file at a time → Parsed items, counting what it does."""
 
     def __init__(self, decisions: Decisions, stats: ParseStats, zone: Any) -> None:
         self.decisions, self.stats, self.zone = decisions, stats, zone
-        self.dedup = _MultisetMax()
+        self.dedup = MultisetMax()
         self.identities = set(stats.identities)
         self.known_values: set[Any] = set()
 
@@ -133,19 +117,24 @@ class _Emitter:
         source, origin = str(path), label(path)
         self.dedup.start_file()
         try:
-            for line, record in iter_records(path, progress=self.stats):
-                self.stats.records_read += 1
-                if isinstance(record, BadRecord):
-                    yield Parsed(source, error=RecordError(source, line, str(record)))
-                    continue
-                yield from self._record(path, (source, line), record, origin)
+            records = iter_records(path, progress=self.stats)
+            while block := list(islice(records, BLOCK)):
+                keyed = [(line, record, None, False) if isinstance(record, BadRecord)
+                         else (line, record, *_keyed(record)) for line, record in block]
+                self.dedup.prefetch(key for _, _, key, _ in keyed if key is not None)
+                for line, record, key, had_token in keyed:
+                    self.stats.records_read += 1
+                    if key is None:
+                        yield Parsed(source, error=RecordError(source, line, str(record)))
+                    else:
+                        yield from self._record(path, (source, line), record, origin, key, had_token)
+                self.dedup.flush()
         except OSError as error:  # unreadable file: reported, the import goes on
             yield Parsed(source, error=RecordError(source, None, f"cannot read file: {error.strerror or error}"))
 
-    def _record(self, path: Path, loc: Loc, record: dict[str, Any], file_label: str) -> list[Parsed]:
+    def _record(self, path: Path, loc: Loc, record: dict[str, Any], file_label: str, key: bytes,
+                had_token: bool) -> list[Parsed]:
         """The items of one record (a list, not a generator: this runs once per line)."""
-        had_token = drop_secrets(record)
-        key = canonical_key(record)
         occurrence = self.dedup.admit(key)
         if occurrence is None:
             self.stats.duplicates += 1  # a copy: another root, a backup, a session copy (§7.4)
@@ -262,6 +251,15 @@ class _Emitter:
         if self.stats.preferred_email is None:
             emails = (i.split(":", 1)[1] for i in self.stats.identities if i.startswith("email:"))
             self.stats.preferred_email = next((e for e in emails if not e.endswith("@localhost")), None)
+
+
+BLOCK = 512  # records read ahead per dedup look-up (legacy_dedup)
+
+
+def _keyed(record: dict[str, Any]) -> tuple[bytes, bool]:
+    """(dedup key, had an auth_token): secrets are dropped first, so they never reach the key."""
+    had_token = drop_secrets(record)
+    return canonical_key(record), had_token
 
 
 _COUNTER_NAMES = {kind: f"events_{kind}" for kind in (

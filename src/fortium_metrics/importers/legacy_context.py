@@ -20,11 +20,14 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from .legacy_events import PERF_FIELDS
 from .legacy_files import is_context_file
 from .legacy_shapes import (BadRecord, canonical_key, classify, drop_secrets, is_uuid, iter_records, may_name_a_session,
                             parse_time)
 
 Loc = tuple[str, int]  # (file, line)
+# The fields of a G0 performance line its invocation's event takes (legacy_events.g0_invocation).
+G0_JOINED = ("execution_time_ms", *PERF_FIELDS)
 # Shapes that are events of a session (first/last event) when their session id is a UUID.
 EVENT_SHAPES = frozenset({"tool", "tool_node", "agent", "g1_tool", "g1_command", "g1_agent", "hybrid",
                           "spec_tool", "spec_agent"})
@@ -133,7 +136,8 @@ class ContextScan:
         elif shape == "g0_invocation" and isinstance(record.get("invocation_id"), str):
             self.g0_final[record["invocation_id"]] = canonical_key(record)  # the last line wins
         elif shape == "g0_performance" and isinstance(record.get("invocation_id"), str):
-            self.g0_performance[record["invocation_id"]] = record
+            # Only what the join uses: one G0 line in three is a performance line.
+            self.g0_performance[record["invocation_id"]] = {k: record[k] for k in G0_JOINED if k in record}
 
     def _event(self, found: _Session, loc: Loc, record: dict[str, Any], shape: str) -> None:
         mark = _Mark(parse_time(record.get("timestamp")), self.order, loc)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-                           TransferSpeedColumn)
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from .base import ParseStats
 
@@ -15,9 +14,9 @@ from .base import ParseStats
 class ImportProgress:
     def __init__(self, title: str, total_bytes: int, show: bool, console: Console | None = None) -> None:
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TextColumn("{task.fields[records]:,} records ({task.fields[rate]:,.0f}/s)"),
-            TextColumn("{task.fields[events]:,} events"), TimeRemainingColumn(), TimeElapsedColumn(),
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=16), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.fields[records]:,} records {task.fields[rate]:,.0f}/s"),
+            TextColumn("{task.fields[events]:,} events"), TimeRemainingColumn(compact=True),
             console=console or Console(stderr=True), disable=not show, transient=False)
         self._task = self._progress.add_task(title, total=max(total_bytes, 1), records=0, rate=0.0, events=0)
         self._began = time.monotonic()

@@ -93,7 +93,7 @@ async def run_import(parser: Parser, paths: list[Path], sink: Sink, *, user: str
     pool = await _pool(sink, workers, sum(sizes.values()), dry_run)
     stats = ParseStats()
     try:
-        with ImportProgress(f"import {parser.name}", sum(sizes.values()), show_progress, console) as progress:
+        with ImportProgress(parser.name, sum(sizes.values()), show_progress, console) as progress:
             batcher = _Batcher(parser.name, sink, pool, report, prints, user or None, dry_run, stats)
             await _read(parser, todo, batcher, stats, progress)
     finally:
