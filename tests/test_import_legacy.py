@@ -450,3 +450,29 @@ async def test_a_home_imports_repo_local_data_spec_commands_with_their_session_a
     (session,) = sessions
     assert (session.id, session.started_at.isoformat(), session.ended_at.isoformat()) == (
         FIXTURE_SESSION, "2025-09-10T15:15:30+00:00", "2025-09-10T15:20:00+00:00")
+
+
+@pytest.mark.anyio
+async def test_workers_store_a_legacy_import_in_processes_with_the_same_result(store, people, sink, tmp_path,
+                                                                                monkeypatch):
+    from fortium_metrics.importers import sinks
+
+    home = _fixture_home(tmp_path)
+    pids: set[int] = set()
+    send = sinks.StorePool.send
+
+    async def watched(pool, events):
+        pids.update(process.pid for process in pool._pool._processes.values())
+        return await send(pool, events)
+
+    monkeypatch.setattr(sinks.StorePool, "send", watched)
+    report = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
+                              show_progress=False, workers=2)
+    assert len(pids) == 2 and os.getpid() not in pids  # stored by two other processes
+    assert (report.records_read, report.records_imported, report.events_imported, report.rejected) == (13, 10, 9, 0)
+    events, sessions, _ = await _stored(store, people)
+    assert Counter(e.kind for e in events) == Counter(tool_execution=2, command=2, agent_invocation=3)
+    assert [s.id for s in sessions] == [FIXTURE_SESSION]
+    again = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
+                             show_progress=False, workers=2)
+    assert (again.skipped_files, again.events_imported) == (7, 0)
