@@ -466,12 +466,15 @@ async def test_workers_store_a_legacy_import_in_processes_with_the_same_result(s
         return await send(pool, events)
 
     monkeypatch.setattr(sinks.StorePool, "send", watched)
+    with (home / ".agent-os" / "metrics" / "tool-metrics.jsonl").open("a") as handle:  # one more, holding U+0000
+        handle.write(json.dumps({**POST, "tool_name": "Gr\u0000ep"}) + "\n")
     report = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
                               show_progress=False, workers=2)
     assert len(pids) == 2 and os.getpid() not in pids  # stored by two other processes
-    assert (report.records_read, report.records_imported, report.events_imported, report.rejected) == (13, 10, 9, 0)
+    assert (report.records_read, report.records_imported, report.events_imported, report.rejected) == (14, 11, 10, 0)
     events, sessions, _ = await _stored(store, people)
-    assert Counter(e.kind for e in events) == Counter(tool_execution=2, command=2, agent_invocation=3)
+    assert Counter(e.kind for e in events) == Counter(tool_execution=3, command=2, agent_invocation=3)
+    assert "Gr\ufffdep" in {e.name for e in events}  # replaced there as it is in one process
     assert [s.id for s in sessions] == [FIXTURE_SESSION]
     again = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
                              show_progress=False, workers=2)
