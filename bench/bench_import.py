@@ -10,8 +10,9 @@ and a throw-away PostgreSQL database, against a baseline measured in the same ru
     .venv/bin/python bench/bench_import.py --importer transcripts --records 1000000 --rounds 3
     .venv/bin/python bench/bench_import.py --importer legacy --records 1000000 --rounds 3
 
-Each round runs the baseline and then every backend, and prints each time, the ratio and the
-import's peak RSS (its largest process: the CLI or a store process). The trees are generated
+Each round runs the baseline and then every backend, and prints each time, the ratio, the CPU
+seconds of the import's processes (the database server's not included) and the import's peak RSS
+(its largest process: the CLI or a store process). The trees are generated
 by bench/gen_records.py / bench/gen_legacy.py into --data (kept and reused while the manifest
 matches). PostgreSQL: a database is created, migrated as the owner, used through the non-owner
 role fortium_app (RLS in force) and dropped at the end.
@@ -68,8 +69,9 @@ def dataset(importer: str, data: Path, records: int, seed: int) -> tuple[Path, d
     return target, manifest
 
 
-def timed(command: list[str], env: dict | None = None) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in MB of the largest process of the tree, stdout)."""
+def timed(command: list[str], env: dict | None = None) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds of the process and its children, peak RSS in MB of the largest
+    process of the tree, stdout). CPU is what a busy shared machine changes least."""
     began = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env)
@@ -80,21 +82,21 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, int, str]
         if process.returncode != 0:
             raise RuntimeError(f"{command[0]} exited {process.returncode}: {stderr[-2000:]}")
         out.seek(0)
-        return seconds, usage.ru_maxrss // 1024, out.read().decode()
+        return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out.read().decode()
 
 
-def ccusage(target: Path) -> float:
+def ccusage(target: Path) -> tuple[float, float]:
     if not CCUSAGE.exists():
         sys.exit(f"ccusage is not installed: cd {BENCH / 'ccusage'} && npm ci")
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(target.parent)}  # it reads <CLAUDE_CONFIG_DIR>/projects
-    seconds, _, out = timed([str(CCUSAGE), "claude", "daily", "--json", "--offline"], env)
+    seconds, cpu, _, out = timed([str(CCUSAGE), "claude", "daily", "--json", "--offline"], env)
     assert json.loads(out)["daily"], "ccusage found no usage: is CLAUDE_CONFIG_DIR right?"
-    return seconds
+    return seconds, cpu
 
 
-def read_and_decode(target: Path) -> float:
+def read_and_decode(target: Path) -> tuple[float, float]:
     """Every data file read and every record decoded with json.loads: the floor of any importer."""
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for path in target.rglob("*"):
         if path.suffix == ".json" and path.is_file():
             json.loads(path.read_bytes())
@@ -105,7 +107,7 @@ def read_and_decode(target: Path) -> float:
                         json.loads(raw)
                     except ValueError:
                         pass
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.process_time() - cpu
 
 
 class Database:
@@ -151,13 +153,14 @@ def postgres_database(admin_url: str):
     return owner, app, lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def import_into(importer: str, target: Path, db: Database, tmp: Path, workers: int | None) -> tuple[float, int, dict]:
+def import_into(importer: str, target: Path, db: Database, tmp: Path,
+                workers: int | None) -> tuple[float, float, int, dict]:
     command = [str(Path(sys.executable).parent / "fortium-metrics"), "--database-url", db.url, "--data-dir",
                str(tmp / "data"), "import", importer, str(target), "--org", db.slug, "--user", USER, "--json",
                "--no-progress"] + (["--workers", str(workers)] if workers else [])
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORTIUM_")}
-    seconds, rss, out = timed(command, env)
-    return seconds, rss, json.loads(out)
+    seconds, cpu, rss, out = timed(command, env)
+    return seconds, cpu, rss, json.loads(out)
 
 
 def check(report: dict, manifest: dict, importer: str) -> str:
@@ -195,19 +198,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fortium-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         for round_ in range(1, args.rounds + 1):
-            base = baseline()
-            print(f"round {round_} (load {os.getloadavg()[0]:.1f}): {baseline_name:<20} {base:7.1f} s")
+            base, base_cpu = baseline()
+            print(f"round {round_} (load {os.getloadavg()[0]:.1f}): {baseline_name:<20} {base:7.1f} s, "
+                  f"CPU {base_cpu:.1f} s")
             for backend in backends:
                 db = Database(backend, tmp, args.pg_admin_url)
                 try:
-                    seconds, rss, report = import_into(args.importer, target, db, tmp, args.workers)
+                    seconds, cpu, rss, report = import_into(args.importer, target, db, tmp, args.workers)
                 finally:
                     db.drop()
                 ratios[backend].append(seconds / base)
                 per_million = seconds * 1_000_000 / manifest["records"]
                 print(f"  import into {backend:<10} {seconds:7.1f} s  x{seconds / base:.2f} of {baseline_name}  "
                       f"{manifest['records'] / seconds:>9,.0f} records/s  {per_million:5.0f} s per 1M records  "
-                      f"peak RSS {rss:,} MB  [{check(report, manifest, args.importer)}]")
+                      f"CPU {cpu:.1f} s (x{cpu / base_cpu:.1f})  peak RSS {rss:,} MB  "
+                      f"[{check(report, manifest, args.importer)}]")
     for backend, values in ratios.items():
         print(f"{backend}: ratio median x{statistics.median(values):.2f}, spread x{min(values):.2f}-x{max(values):.2f} "
               f"over {len(values)} round(s)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -160,7 +161,9 @@ def _totals(report: ImportReport, stats: ParseStats) -> None:
 
 async def _in_thread(items: Iterator[Parsed], slice_size: int = 2000) -> AsyncIterator[list[Parsed]]:
     """Run the parser in a worker thread, a slice at a time, so the event loop stays free to store
-    the previous chunk meanwhile (the database work overlaps the parsing)."""
+    the previous chunk meanwhile (the database work overlaps the parsing). Always the same thread:
+    slices spread over the default executor's threads would spread the parser's allocations over
+    as many malloc arenas, and the process would keep growing."""
     def take() -> tuple[list[Parsed], BaseException | None]:
         taken: list[Parsed] = []
         try:
@@ -169,14 +172,19 @@ async def _in_thread(items: Iterator[Parsed], slice_size: int = 2000) -> AsyncIt
             return taken, error
         return taken, None
 
-    while True:
-        batch, error = await asyncio.to_thread(take)
-        if batch:
-            yield batch
-        if error is not None:
-            raise error
-        if not batch:
-            return
+    loop = asyncio.get_running_loop()
+    thread = ThreadPoolExecutor(1, thread_name_prefix="fortium-import-parser")
+    try:
+        while True:
+            batch, error = await loop.run_in_executor(thread, take)
+            if batch:
+                yield batch
+            if error is not None:
+                raise error
+            if not batch:
+                return
+    finally:
+        thread.shutdown(wait=False)  # after Ctrl-C it finishes the slice it is reading, then ends
 
 
 class _Batcher:
@@ -254,9 +262,9 @@ class _Batcher:
             self._counts(source)[outcome] += 1
             if message is not None:
                 self.report.errors.append(RecordError(source, None, message))
-        if finished and not self.dry_run:
-            await self.sink.files_done(self.importer, [(f, self.prints.get(f, ""), self.counts.pop(f, {}))
-                                                       for f in finished if f in self.prints])
+        done = [(f, self.prints.get(f, ""), self.counts.pop(f, {})) for f in finished]
+        if done and not self.dry_run:
+            await self.sink.files_done(self.importer, [file for file in done if file[0] in self.prints])
 
     async def _send(self, events: list[dict], previous: asyncio.Task | None) -> list[tuple[str, str | None]]:
         """(outcome, error message) per event. With store processes, session starts and ends are
