@@ -33,14 +33,14 @@ EVENT_SHAPES = frozenset({"tool", "tool_node", "agent", "g1_tool", "g1_command",
                           "spec_tool", "spec_agent"})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mark:
     moment: datetime
     order: int
     loc: Loc
 
 
-@dataclass
+@dataclass(slots=True)
 class _Session:
     starts: list[tuple[_Mark, str]] = field(default_factory=list)  # (mark, "init" | "stream")
     stream_ends: list[_Mark] = field(default_factory=list)
@@ -50,7 +50,7 @@ class _Session:
     only_g1: bool = True  # every record naming it is a G1 collector record
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Anchor:
     what: str  # "start" | "end"
     session: str
@@ -99,13 +99,14 @@ class ContextScan:
 
     def _scan_file(self, path: Path) -> None:
         only = None if is_context_file(path) else may_name_a_session
+        source = str(path)  # one string per file in every location kept (a session's marks, anchors)
         for line, record in iter_records(path, only):
             if isinstance(record, BadRecord):
                 continue  # reported in pass 2
             self.order += 1
             had_token = drop_secrets(record)
             try:
-                self._observe((str(path), line), record, classify(record, had_token))
+                self._observe((source, line), record, classify(record, had_token))
             except BadRecord:
                 continue  # an unreadable time decides nothing; pass 2 reports the record
 
