@@ -3,6 +3,7 @@ a partial report, no traceback; the same command run again finishes the job, and
 counted twice."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -72,7 +73,7 @@ async def test_ctrl_c_prints_one_line_and_a_partial_report_and_a_rerun_finishes(
                              stderr=subprocess.PIPE, env=env, text=True)
     deadline = time.monotonic() + 300
     while await _done_files(store, people) == 0 and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)  # noqa: ASYNC251 — the subprocess does the work; this only watches the database
+        await asyncio.sleep(0.1)  # polls for an observable state (a finished file), not a guessed delay
     assert first.poll() is None, "the import finished before it could be interrupted"
     first.send_signal(signal.SIGINT)
     out, err = first.communicate(timeout=300)
