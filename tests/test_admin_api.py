@@ -129,3 +129,25 @@ async def test_an_admin_of_another_organisation_gets_404_for_org_a_objects(api, 
     listed = (await api.get("/api/users", headers=other_admin)).json()
     assert {u["email"] for u in listed["items"]} == {"charlie@b.test"}
 
+
+
+async def test_a_password_change_refused_for_lack_of_scope_says_it_is_about_the_password(api, keys, people):
+    refused = await api.put(f"/api/users/{people.bob.user_id}", json={"password": "a long enough password"},
+                            headers=bearer(keys["alice"]))  # alice is an admin, but this key has no admin scope
+    assert refused.status_code == 403
+    message = refused.json()["error"]["message"]
+    assert "password" in message and "name, role or active" not in message
+
+
+async def test_setting_a_password_over_rest_ends_the_users_sessions(api, admin, people):
+    password = "bob's first long password"
+    assert (await api.put(f"/api/users/{people.bob.user_id}", json={"password": password}, headers=admin)).status_code == 200
+    session = (await api.post("/api/auth/login", json={"email": "bob@a.test", "password": password, "org": people.slug_a})).json()
+    assert (await api.get("/api/auth/me", headers=bearer(session["access_token"]))).status_code == 200
+    changed = await api.put(f"/api/users/{people.bob.user_id}", json={"password": "bob's second long password"}, headers=admin)
+    assert changed.status_code == 200 and changed.json()["email"] == "bob@a.test"
+    assert (await api.get("/api/auth/me", headers=bearer(session["access_token"]))).status_code == 401
+    refreshed = await api.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert refreshed.status_code == 401
+    entries = (await api.get("/api/audit?action=user.password", headers=admin)).json()["items"]
+    assert [e["target"] for e in entries] == ["bob@a.test", "bob@a.test"]

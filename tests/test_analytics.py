@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fortium_metrics import analytics, teams
+from fortium_metrics import analytics, orgs, teams
 from fortium_metrics.analytics import Filters, Window
 from fortium_metrics.errors import NotFound
 from fortium_metrics.ingest import Ingestor, record_events
@@ -43,7 +43,9 @@ async def test_productivity_summary_sums_the_window(store, seeded):
     assert (summary.sessions, summary.tool_executions, summary.agent_invocations) == (1, 3, 1)
     assert summary.tool_success_rate == pytest.approx(2 / 3, abs=1e-3)
     assert summary.avg_tool_duration_ms == pytest.approx(140 / 3, abs=0.01)
-    assert (summary.input_tokens, summary.output_tokens, summary.cost_usd) == (1100, 240, 0.5)
+    # Tokens and cost are those of usage events: the agent invocation's own 100/40 tokens are its
+    # subagent's requests, which usage events count (docs/analytics.md).
+    assert (summary.input_tokens, summary.output_tokens, summary.cost_usd) == (1000, 200, 0.5)
     assert (summary.lines_added, summary.lines_removed, summary.tasks_completed, summary.active_users) == (10, 2, 1, 1)
 
 
@@ -127,7 +129,12 @@ async def test_visibility_follows_roles_and_team_leadership(store, seeded):
         await names(people.bob, user="eve@a.test")  # not in a team Bob leads
     with pytest.raises(Forbidden):
         await names(dana_p, team="platform")  # rows of the team: leads only
-    async with store.unit_of_work(dana_p) as uow:  # ...but its anonymous aggregate is fine
+    async with store.unit_of_work(dana_p) as uow:  # ...but its anonymous aggregate of 3 people is withheld at 5
+        withheld = await analytics.productivity_summary(uow, week, Filters(team="platform"))
+    assert withheld.withheld and withheld.tool_executions is None and withheld.cost_usd is None
+    async with store.unit_of_work(people.alice) as uow:
+        await orgs.update_settings(uow, min_group_size=3)
+    async with store.unit_of_work(dana_p) as uow:  # ...and shown at 3
         team_summary = await analytics.productivity_summary(uow, week, Filters(team="platform"))
         with pytest.raises(Forbidden):
             await analytics.productivity_summary(uow, week, Filters(user="bob@a.test"))

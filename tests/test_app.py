@@ -19,8 +19,8 @@ def test_dashboard_root_and_healthz_answer(backend, tmp_path, monkeypatch):
     monkeypatch.setenv("FORTIUM_DATA_DIR", str(tmp_path))
     settings = load_settings(database_url=backend.url)
     with TestClient(create_app(settings)) as client:
-        root = client.get("/")
-        assert root.status_code == 200 and "fortium-metrics" in root.text
+        root = client.get("/")  # signed out: redirected to the sign-in page
+        assert root.status_code == 200 and root.url.path == "/login" and "fortium-metrics" in root.text
         health = client.get("/healthz")
         assert health.status_code == 200
         assert health.json()["database"] == "ok" and health.json()["dialect"] == backend.url.split(":")[0].split("+")[0]
@@ -58,7 +58,8 @@ def test_serve_starts_on_a_fresh_sqlite_file_with_no_configuration(tmp_path):
                 assert time.monotonic() < deadline, "serve did not answer within 60 s"
                 time.sleep(0.2)
         assert response.status_code == 200 and response.json()["dialect"] == "sqlite"
-        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+        root = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True)  # signed out: the sign-in page
+        assert root.status_code == 200 and root.url.path == "/login"
         assert (tmp_path / "data" / "fortium.db").exists() and (tmp_path / "data" / "secret_key").exists()
     finally:
         process.terminate()

@@ -2,23 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from fortium_metrics.cli import main
+from cli_support import cli  # noqa: F401  (fixture)
 from fortium_metrics.store import migrate
-
-
-@pytest.fixture
-def cli(backend, tmp_path, monkeypatch):
-    monkeypatch.setenv("FORTIUM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FORTIUM_DATABASE_URL", backend.url)
-    monkeypatch.setenv("FORTIUM_ADMIN_DATABASE_URL", backend.owner_url)
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return run
 
 
 def _slug(request) -> str:

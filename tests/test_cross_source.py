@@ -15,9 +15,9 @@ from fortium_metrics.importers.runner import LocalSink, run_import
 from fortium_metrics.importers.transcripts import TranscriptParser
 from fortium_metrics.principal import Principal
 from fortium_metrics.store.models import MetricEvent
+from fixture_paths import TRANSCRIPTS
 
 pytestmark = pytest.mark.anyio
-TRANSCRIPTS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "transcripts"
 
 
 def transcript_requests() -> list[dict]:

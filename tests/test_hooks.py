@@ -1,4 +1,4 @@
-"""Claude Code hooks over HTTP: the 13 sample payloads give EXPECTED §4, always a 204 with an
+"""Claude Code hooks over HTTP: the 13 payloads of tests/fixtures/hooks give tests/fixtures/EXPECTED.md §4, always a 204 with an
 empty body, idempotent on re-delivery; prompt text never stored."""
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from rest_support import bearer
 from fortium_metrics.store.models import AgentSession, MetricEvent
+from fixture_paths import HOOKS
 
 pytestmark = pytest.mark.anyio
-HOOKS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "hooks"
 ORDER = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart",
          "SubagentStop", "Notification", "PreCompact", "PostCompact", "Stop", "StopFailure", "SessionEnd"]
 

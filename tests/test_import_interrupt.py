@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 
 from fortium_metrics import imports
 from fortium_metrics.store.models import AgentSession, MetricEvent
+from fixture_paths import TRANSCRIPTS
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE = (Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "transcripts" / "-Users-jdoe-src-web-app"
-          / "3c1f9a52-6d0e-4b8a-9f3e-2a7b5c8d9e01.jsonl")
+SAMPLE = TRANSCRIPTS / "-Users-jdoe-src-web-app" / "3c1f9a52-6d0e-4b8a-9f3e-2a7b5c8d9e01.jsonl"
 SAMPLE_SESSION = "3c1f9a52-6d0e-4b8a-9f3e-2a7b5c8d9e01"
-ROWS_PER_SESSION = 17  # S1 of EXPECTED.md §2: 9 API requests, 7 tool executions, 1 prompt
+ROWS_PER_SESSION = 17  # S1 of tests/fixtures/EXPECTED.md §2: 9 API requests, 7 tool executions, 1 prompt
 EVENTS_PER_SESSION = ROWS_PER_SESSION + 2  # and the session's start and end
 COPIES = 1200  # about 23,000 events: several chunks, so Ctrl-C lands in the middle
 

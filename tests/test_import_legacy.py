@@ -1,4 +1,4 @@
-"""The legacy local-metrics importer against samples/legacy and the totals of EXPECTED.md §1:
+"""The legacy local-metrics importer against tests/fixtures/legacy and the totals of tests/fixtures/EXPECTED.md §1:
 the parser alone, end to end into SQLite and PostgreSQL, and through the CLI."""
 from __future__ import annotations
 
@@ -16,19 +16,9 @@ from fortium_metrics.importers.base import ParseStats
 from fortium_metrics.importers.legacy import LegacyParser
 from fortium_metrics.importers.runner import run_import
 from fortium_metrics.store.models import AgentSession, LocalDataMapping, MetricEvent
+from fixture_paths import LEGACY
 
 
-def _samples() -> Path:
-    """`<repo>/../shared/samples` (CI puts a copy of shared/ beside its clone). Lexical, not
-    resolved: the clone may sit behind a symlink."""
-    repo = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    candidates = [Path(repo).parent / "shared" / "samples", Path.cwd().parent / "shared" / "samples"]
-    found = next((c for c in candidates if (c / "legacy").is_dir()), None)
-    assert found, f"legacy samples not found; looked in {[str(c) for c in candidates]}"
-    return found
-
-
-LEGACY = _samples() / "legacy"
 HOME, REPO = LEGACY / "home", LEGACY / "repo"
 TOKEN = "deadbeef" * 8
 PROFILE_ID = "5c0e2f7a-3b1d-4c8e-9f2a-6d4b8e1c0a77"

@@ -1,4 +1,4 @@
-"""The Claude Code transcript importer against shared/samples/transcripts and EXPECTED.md §2:
+"""The Claude Code transcript importer against tests/fixtures/transcripts and tests/fixtures/EXPECTED.md §2:
 the parser alone, end to end into SQLite and PostgreSQL, and through the CLI."""
 from __future__ import annotations
 
@@ -19,19 +19,14 @@ from fortium_metrics.importers.runner import run_import
 from fortium_metrics.importers.transcripts import TranscriptParser
 from fortium_metrics.importers.transcripts_prices import PriceTable
 from fortium_metrics.store.models import AgentSession, MetricEvent
+from fixture_paths import TRANSCRIPTS
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
-TRANSCRIPTS = SAMPLES / "transcripts"
 S1 = "3c1f9a52-6d0e-4b8a-9f3e-2a7b5c8d9e01"
 S2 = "7e2d4b18-0c5a-4f3e-a9d2-5b6c7d8e9f10"
 FILE1 = TRANSCRIPTS / "-Users-jdoe-src-web-app" / f"{S1}.jsonl"
 FILE2 = TRANSCRIPTS / "-Users-jdoe-src-payments-api" / f"{S2}.jsonl"
 SUBFILE2 = TRANSCRIPTS / "-Users-jdoe-src-payments-api" / S2 / "subagents" / "agent-a3f9c2e1.jsonl"
 TOKENS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
-
-
-def test_samples_are_beside_the_repository():
-    assert TRANSCRIPTS.is_dir(), f"expected the shared samples at {TRANSCRIPTS} (<repo>/../shared/samples)"
 
 
 def parse(paths, parser: TranscriptParser | None = None):
@@ -473,9 +468,9 @@ async def _stored(store, people) -> dict:
         d["output"] += r.output_tokens
         d["read"] += r.cache_read_tokens
         d["write"] += r.cache_write_tokens
-        d["w5m"] += r.attributes["cache_write_5m_tokens"]
-        d["w1h"] += r.attributes["cache_write_1h_tokens"]
-        d["unsplit"] += r.attributes["cache_write_unsplit_tokens"]
+        d["w5m"] += r.cache_write_5m_tokens
+        d["w1h"] += r.cache_write_1h_tokens
+        d["unsplit"] += r.attributes["cache_write_unsplit_tokens"]  # kept in attributes (no column)
         d["cost"] += r.cost_usd
     return {
         "rows": len(rows), "requests": len(requests), "kinds": Counter(r.kind for r in rows),

@@ -74,8 +74,13 @@ async def test_a_second_write_in_one_transaction_stores_only_its_own_rows(store,
 async def test_a_deadlocked_transaction_is_retried_and_succeeds(pg_migrated, caplog):
     """A request names two new projects; another transaction (another process) has created the
     second and then asks for the first: a deadlock. PostgreSQL aborts the request's transaction,
-    the other goes on and commits, and the request runs again and succeeds."""
-    _owner, app_url = pg_migrated
+    the other goes on and commits, and the request runs again and succeeds.
+
+    Which of two deadlocked transactions PostgreSQL aborts depends on whose deadlock check runs
+    first (each runs `deadlock_timeout` after it began to wait). The other transaction's check is
+    put 60 s away (a superuser setting, hence the owner's connection), so it is always the
+    request's that finds the cycle and aborts, however loaded the machine is."""
+    owner_url, app_url = pg_migrated
     store = Store(create_engine(app_url))
     async with store.unit_of_work(Principal.system("test")) as uow:
         org = (await orgs.create_organization(uow, "Deadlock", f"deadlock-{uuid.uuid4().hex[:8]}")).id
@@ -83,8 +88,8 @@ async def test_a_deadlocked_transaction_is_retried_and_succeeds(pg_migrated, cap
     ingestor = Ingestor(store)
     caplog.set_level(logging.WARNING, logger="fortium_metrics.ingest")
     try:
-        async with await psycopg.AsyncConnection.connect(app_url) as other:
-            await other.execute("SELECT set_config('app.current_organization_id', %s, true)", (str(org),))
+        async with await psycopg.AsyncConnection.connect(owner_url) as other:
+            await other.execute("SET deadlock_timeout = '60s'")
             await other.execute(NEW_PROJECT, (org, uuid.uuid4(), "p-two"))
             request = asyncio.create_task(
                 record_events(ingestor, key, [tool(1, project="p-one"), tool(2, project="p-two")], "t"))

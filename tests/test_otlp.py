@@ -1,4 +1,4 @@
-"""The OTLP/HTTP receiver: shared samples (EXPECTED §3), protobuf and JSON, gzip, temporality,
+"""The OTLP/HTTP receiver: tests/fixtures/otlp (tests/fixtures/EXPECTED.md §3), protobuf and JSON, gzip, temporality,
 retries, errors and tenancy — with the real OpenTelemetry SDK exporters as clients."""
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from rest_support import bearer
 from fortium_metrics import apikeys
 from fortium_metrics.store.models import AgentSession, MetricEvent, User
+from fixture_paths import OTLP
 
 pytestmark = pytest.mark.anyio
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "otlp"
+SAMPLES = OTLP
 JSON_TYPE = {"Content-Type": "application/json"}
 PROTO_TYPE = {"Content-Type": "application/x-protobuf"}
 
@@ -41,11 +42,15 @@ async def totals(store, principal) -> dict:
             func.sum(MetricEvent.cache_write_tokens), func.sum(MetricEvent.cost_usd)).where(MetricEvent.kind == "api_request"))).one()
         raw = dict((await uow.session.execute(select(MetricEvent.name, func.sum(MetricEvent.value))
                                               .where(MetricEvent.kind == "other").group_by(MetricEvent.name))).all())
+        counts = dict((await uow.session.execute(select(MetricEvent.name, func.sum(MetricEvent.value))
+                                                 .where(MetricEvent.kind == "productivity_metric")
+                                                 .group_by(MetricEvent.name))).all())
         lines = (await uow.session.execute(select(func.sum(MetricEvent.lines_added), func.sum(MetricEvent.lines_removed)))).one()
         failed = dict((await uow.session.execute(select(MetricEvent.kind, func.count()).where(MetricEvent.success.is_(False))
                                                  .group_by(MetricEvent.kind))).all())
         sessions = await uow.session.scalar(select(func.count()).select_from(AgentSession))
-    return {"kinds": kinds, "api": tuple(api[:4]) + (round(api[4] or 0, 6),), "raw": raw, "lines": tuple(lines),
+    return {"kinds": kinds, "api": tuple(api[:4]) + (round(api[4] or 0, 6),), "raw": raw, "counts": counts,
+            "lines": tuple(lines),
             "failed": failed, "sessions": sessions}
 
 
@@ -58,7 +63,7 @@ def assert_expected(found: dict) -> None:
     assert found["failed"] == {"tool_decision": 1, "api_error": 1}
     assert found["raw"]["claude_code.token.usage"] == 39 + 1064 + 100660 + 11620  # same usage, never summed twice
     assert round(found["raw"]["claude_code.cost.usage"], 6) == 0.07342
-    assert found["raw"]["claude_code.commit.count"] == 1
+    assert found["counts"] == {"commits": 1, "active_time.user": 21.5, "active_time.cli": 48.2}  # no pull requests
 
 
 async def test_the_json_samples_give_the_expected_totals_and_a_retry_adds_nothing(api, keys, store, people):

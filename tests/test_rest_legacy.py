@@ -1,4 +1,4 @@
-"""The old Fortium endpoints: bodies from shared/docs/formats/legacy-interfaces.md §1 and §3."""
+"""The old Fortium endpoints: bodies from the legacy interfaces format note §1 and §3."""
 from __future__ import annotations
 
 import json

@@ -20,9 +20,11 @@ from . import audit
 from .errors import Invalid, Unauthorized
 from .jwt_tokens import TokenKeys
 from .login_guard import LoginGuard
+from .orgs import operator_only
 from .passwords import hash_password, verify_password
+from .permissions import authorize
 from .principal import Principal
-from .store.models import Organization, RefreshToken, User
+from .store.models import Organization, RefreshToken, SsoConfig, User
 from .store.types import utcnow
 from .store.uow import Store, UnitOfWork
 from .users import get_user
@@ -47,10 +49,39 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def set_password(uow: UnitOfWork, user_ref: str, password: str) -> None:
+async def set_password(uow: UnitOfWork, user_ref: str, password: str) -> User:
+    """The one way to give a user a password (REST, CLI): the password policy of passwords.py
+    applies, and every sign-in session of the user ends — their refresh-token families are
+    revoked, so the access tokens naming them (`sid`) stop working at once too."""
+    await authorize(uow, "users.password")
     user = await get_user(uow, user_ref)
     user.password_hash = hash_password(password)
-    audit.record(uow, "user.password", target=user.email)
+    ended = await uow.session.execute(update(RefreshToken).where(
+        RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    audit.record(uow, "user.password", target=user.email, refresh_tokens_revoked=ended.rowcount)
+    return user
+
+
+@dataclass(frozen=True)
+class SignInSetup:
+    """Whether anyone can administer the service yet (`serve` explains the first steps if not)."""
+
+    organizations: list[str]  # slugs
+    admins_without_password: list[tuple[str, str]]  # (organisation slug, e-mail) of active admins
+    ready: bool  # an active admin has a password, or an organisation signs in through SSO
+
+
+async def sign_in_setup(uow: UnitOfWork) -> SignInSetup:
+    operator_only(uow, "read every organisation's sign-in set-up")
+    slugs = list(await uow.session.scalars(select(Organization.slug).order_by(Organization.slug)))
+    admins = (await uow.session.execute(
+        select(Organization.slug, User.email, User.password_hash.is_not(None))
+        .join(User, User.organization_id == Organization.id)
+        .where(User.role == "admin", User.active.is_(True))
+        .order_by(Organization.slug, User.email))).all()
+    sso = await uow.session.scalar(select(SsoConfig.organization_id).limit(1))
+    ready = sso is not None or any(has_password for _, _, has_password in admins)
+    return SignInSetup(slugs, [(slug, email) for slug, email, has_password in admins if not has_password], ready)
 
 
 class Accounts:

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from .config import Settings
 from .context import AppContext
@@ -18,7 +17,7 @@ from .errors import DomainError
 from .mcp.http import mcp_http
 from .scheduler import build_scheduler
 from .store.uow import Store
-from .web import pages
+from .web.pages import page_routes
 from .web.admin_api import admin_routes
 from .web.api import api_routes
 from .web.auth_api import auth_routes
@@ -47,7 +46,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[Route("/", pages.dashboard), Route("/healthz", pages.healthz), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
+        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
         middleware=auth_middleware(verifier, settings),

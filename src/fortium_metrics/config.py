@@ -14,9 +14,8 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .environment import ENV_PREFIX, default_data_dir
 from .errors import ConfigError
-
-ENV_PREFIX = "FORTIUM_"
 
 
 class Mode(str, Enum):
@@ -25,8 +24,7 @@ class Mode(str, Enum):
 
 
 def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "fortium-metrics"
+    return Path(default_data_dir())
 
 
 class Settings(BaseSettings):

@@ -1,5 +1,5 @@
-"""The console script. `fortium-metrics hook` takes a short path that imports only what spooling
-the event needs (Claude Code may stop a hook early); everything else loads the full CLI."""
+"""The console script. `fortium-metrics hook` runs on every Claude Code tool call: it takes a path
+that imports only the standard library (hook_cli.py); everything else loads the full click CLI."""
 from __future__ import annotations
 
 import sys
@@ -7,10 +7,14 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["hook"]:
-        from .hook_cli import hook_command
+        from .hook_cli import main as hook_main
 
-        hook_command.main(args=sys.argv[2:], prog_name="fortium-metrics hook")
+        hook_main(sys.argv[2:])
         return
     from .cli import main as cli_main
 
     cli_main()
+
+
+if __name__ == "__main__":  # how the hook starts its delivery process: `python -m fortium_metrics.entry hook --drain`
+    main()

@@ -128,6 +128,7 @@ class Prompt(EventBase):
 
     type: Literal["prompt"]
     prompt_length: Annotated[int, Field(ge=0, le=Int32)] | None = None
+    command_name: Name | None = Field(None, description="The slash command the prompt ran, e.g. /review (counted as a command).")
 
 
 class ApiRequest(EventBase):
@@ -244,8 +245,10 @@ COLUMN_MAP: dict[str, tuple[str, str | None, dict[str, str]]] = {
     "token_usage": ("token_usage", "model", {"model": "model", **_TOKENS, "cache_read_tokens": "cache_read_tokens",
                                              "cache_write_tokens": "cache_write_tokens", "cost_usd": "cost_usd"}),
     "code_change": ("code_change", "language", {"lines_added": "lines_added", "lines_removed": "lines_removed"}),
-    "prompt": ("prompt", None, {"prompt_length": "value"}),
+    "prompt": ("prompt", "command_name", {"prompt_length": "value"}),
     "api_request": ("api_request", "model", {"model": "model", **_TOKENS, "cache_read_tokens": "cache_read_tokens",
+                                             "cache_write_5m_tokens": "cache_write_5m_tokens",
+                                             "cache_write_1h_tokens": "cache_write_1h_tokens",
                                              "cost_usd": "cost_usd", "duration_ms": "duration_ms"}),
     "api_error": ("api_error", "model", {"model": "model"}),
     "tool_decision": ("tool_decision", "tool_name", {}),

@@ -1,98 +1,213 @@
 """`fortium-metrics hook`: the command hook for Claude Code (reads the hook JSON on stdin).
 
-It must never slow or change Claude Code: it prints nothing, always exits 0, and gives up after
-`--timeout` seconds. The event is first appended to a durable spool (its own directory,
-data_dir/hook-spool, so only hook processes contend for it), then delivered: to the server
-(FORTIUM_API_URL + FORTIUM_API_KEY, through the same forwarder as `fortium-metrics mcp`), or into
-the local embedded store. Whatever cannot be delivered now stays spooled and goes first next time.
-Problems are written to data_dir/hook.log, never to the terminal.
+Claude Code runs it on every tool call, so it must cost almost nothing and never slow or change
+Claude Code. It imports only the standard library (no click, pydantic, SQLAlchemy, httpx:
+tests/test_hook_startup.py checks it), prints nothing and exits 0 whatever happens. It maps the
+payload to an event (hooks.py), appends it durably to the spool in data_dir/hook-spool, and
+returns without waiting for delivery: that is the job of `fortium-metrics hook --drain`
+(hook_drain.py), which the hook starts detached when none is running. Problems are written to
+data_dir/hook.log, never to the terminal.
+
+`drain.lock` in the spool directory is held by the one delivery process. The hook takes it before
+starting that process and hands it over (the child inherits the locked file), and the process lets
+go of it only while holding the spool lock with nothing pending: an event is never left behind by
+a process that is exiting, and waiting for drain.lock means waiting for delivery.
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
+import os
 import sys
-import uuid
 from datetime import datetime, timezone
 
-import click
-
-from .config import Settings, load_settings
+from . import environment
 from .hooks import to_event
-from .mcp.spool import Spool
-
-# Only light modules above: the event must be spooled (durable) before the heavy imports that
-# delivery needs, since Claude Code may stop a hook early (SessionEnd hooks get 1.5 s).
+from .mcp.spool import Spool, fcntl
 
 MAX_STDIN = 4 * 1024 * 1024
-log = logging.getLogger("fortium_metrics.hook")
+SPOOL_DIR = "hook-spool"
+DRAIN_LOCK = "drain.lock"
+LOG_FILE = "hook.log"
+LINGER_SECONDS = 10.0
+HELP = """Record one Claude Code hook event read from stdin, for "type": "command" hooks
+(see examples/claude_config/settings.json). It appends the event to data_dir/hook-spool and
+returns at once: a background process delivers it to FORTIUM_API_URL (with FORTIUM_API_KEY) or
+into the local database, now or, after an outage, later and exactly once. It prints nothing and
+always exits 0; problems go to data_dir/hook.log."""
 
 
-def hook_spool(settings: Settings) -> Spool:
-    return Spool(settings.data_dir / "hook-spool")
-
-
-@click.command("hook")
-@click.option("--timeout", type=click.FloatRange(0.5, 60), default=3.0, show_default=True,
-              help="Give up (the event stays spooled) after this many seconds.")
-@click.pass_context
-def hook_command(ctx: click.Context, timeout: float) -> None:
-    """Record one Claude Code hook event from stdin. For `"type": "command"` hooks, with
-    `"async": true`; see examples/claude_config/settings.json. Always exits 0, prints nothing."""
+def main(argv: list[str]) -> None:
+    """The whole command; returns normally (exit status 0) whatever happens."""
+    data_dir = None
     try:
-        settings = load_settings(**(ctx.obj or {}))
-        _log_to_file(settings)
-        payload = json.loads(sys.stdin.buffer.read(MAX_STDIN) or b"{}")
-        event = to_event(payload, datetime.now(timezone.utc)) if isinstance(payload, dict) else None
-        if event is not None:
-            event.setdefault("event_id", f"hook-{uuid.uuid4()}")
-            asyncio.run(asyncio.wait_for(_deliver(settings, event), timeout))
-    except Exception as error:  # noqa: BLE001 — a hook must never fail Claude Code
-        log.warning("hook: %s: %s", type(error).__name__, error)
-    ctx.exit(0)
+        data_dir = environment.data_dir()
+        options = _options(argv, data_dir)
+        if options is None:  # --help was printed
+            return
+        drain, linger, lock_fd = options
+        if drain:
+            from .hook_drain import drain as deliver
+
+            deliver(data_dir, 0.0 if linger is None else linger, lock_fd)
+        else:
+            record(data_dir, LINGER_SECONDS if linger is None else linger)
+    except BaseException as error:  # noqa: BLE001 — a hook must never fail Claude Code, even on ^C
+        note(data_dir, f"hook: {type(error).__name__}: {error}")
 
 
-def _log_to_file(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.data_dir / "hook.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.propagate = False
+def record(data_dir: str, linger: float) -> None:
+    event = _event(_read_stdin())
+    spool = Spool(os.path.join(data_dir, SPOOL_DIR))
+    if event is not None:
+        with spool.hold():
+            spool.append([event])  # durable before anything else can fail
+    if spool.has_pending():  # this event, or what an outage left behind
+        start_drain(spool.directory, linger)
 
 
-async def _deliver(settings: Settings, event: dict) -> None:
-    spool = hook_spool(settings)
-    async with spool.locked():
-        spool.append([event])  # durable before anything can fail
-    if settings.api_url and settings.api_key:
-        from .mcp.forwarder import Forwarder
-
-        forwarder = Forwarder(settings.api_url, settings.api_key.get_secret_value(), spool)
-        try:
-            await forwarder.flush()
-        finally:
-            await forwarder.aclose()
-    else:
-        await _flush_locally(settings, spool)
+def _read_stdin() -> bytes:
+    stream = sys.stdin.buffer
+    data = stream.read(MAX_STDIN + 1)
+    if len(data) > MAX_STDIN:
+        while stream.read(1 << 20):  # read to the end: Claude Code must not meet a broken pipe
+            pass
+        raise ValueError(f"the hook input is larger than {MAX_STDIN} bytes; nothing recorded")
+    return data
 
 
-async def _flush_locally(settings: Settings, spool: Spool) -> None:
-    from . import migrate_if_sqlite
-    from .context import AppContext
-    from .ingest import record_events
-    from .local import ensure_local_principal
+def _event(data: bytes) -> dict | None:
+    if not data.strip():
+        return None
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError(f"the hook input is a JSON {type(payload).__name__}, not an object; nothing recorded")
+    event = to_event(payload, datetime.now(timezone.utc))
+    if event is not None:
+        event.setdefault("event_id", "hook-" + os.urandom(16).hex())  # a replayed spool line stays one event
+    return event
 
-    await asyncio.to_thread(migrate_if_sqlite, settings)
-    app = AppContext.build(settings)
+
+# -- the delivery process -----------------------------------------------------------------------
+def take_drain_lock(spool_dir: str, wait: bool) -> int | None:
+    """The descriptor holding drain.lock, or None when another process holds it (and not `wait`)."""
+    os.makedirs(spool_dir, exist_ok=True)
+    fd = os.open(os.path.join(spool_dir, DRAIN_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    if fcntl is None:  # Windows: no cross-process lock (see spool.py)
+        return fd
     try:
-        principal = await ensure_local_principal(app.store)
-        async with spool.locked():
-            while (entry := spool.head()) is not None:
-                batch, next_offset = entry
-                result = await record_events(app.ingestor, principal, batch, "hook", strict_teams=False)
-                for error in result.errors:
-                    spool.reject([batch[error.index]], error.message)
-                spool.advance(next_offset)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def start_drain(spool_dir: str, linger: float) -> None:
+    """Start `fortium-metrics hook --drain`, detached, unless a delivery process is running (it then
+    delivers this event too: it lets go of the lock only when, under the spool lock, nothing is
+    pending; see hook_drain._deliver_while_busy)."""
+    fd = take_drain_lock(spool_dir, wait=False)
+    if fd is None:
+        return
+    try:
+        # -P: not the current directory (Claude Code's project) on sys.path
+        command = [sys.executable, "-P", "-m", "fortium_metrics.entry", "hook", "--drain", "--linger", str(linger)]
+        if fcntl is not None and hasattr(os, "posix_spawn"):
+            os.set_inheritable(fd, True)  # the child inherits the locked file: the lock passes to it
+            quiet = [(os.POSIX_SPAWN_OPEN, n, os.devnull, os.O_RDWR, 0) for n in (0, 1, 2)]
+            # setsid: outlives the hook and Claude Code's process group; /dev/null: Claude Code
+            # waits for the hook's stdout and stderr to close, not for this process
+            os.posix_spawn(sys.executable, [*command, "--lock-fd", str(fd)], os.environ, file_actions=quiet, setsid=True)
+        else:
+            import subprocess
+
+            os.close(fd)  # Windows: the child takes the lock itself
+            fd = None
+            flags = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+            subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             creationflags=flags, start_new_session=os.name != "nt")
     finally:
-        await app.close()
+        if fd is not None:
+            os.close(fd)
+
+
+# -- options and the log --------------------------------------------------------------------------
+def _options(argv: list[str], data_dir: str) -> tuple[bool, float | None, int | None] | None:
+    """(drain, linger, lock_fd), or None after printing --help. No arguments (what Claude Code runs)
+    costs nothing; argparse is imported only when there are some. Bad arguments never stop the
+    hook: they are noted in hook.log and the defaults apply."""
+    if not argv:
+        return False, None, None
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # never exit 2: that would block Claude Code
+            raise ValueError(message)
+
+    class Formatter(argparse.HelpFormatter):  # "Usage:", as every other command's help (click)
+        def add_usage(self, usage, actions, groups, prefix=None):
+            super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+    parser = Parser(prog="fortium-metrics hook", description=HELP, formatter_class=Formatter)
+    parser.add_argument("--drain", action="store_true",
+                        help="deliver what is spooled now, then exit (what the hook starts in the background)")
+    parser.add_argument("--linger", type=float, metavar="SECONDS",
+                        help=f"how long the background delivery waits for more events before it exits "
+                             f"(default {LINGER_SECONDS:g}; with --drain 0)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="accepted for older settings files; ignored (the hook never waits for delivery)")
+    parser.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)  # drain.lock, handed over by the hook
+    try:
+        options, unknown = parser.parse_known_args(argv)
+    except SystemExit:  # -h / --help
+        return None
+    except ValueError as error:
+        note(data_dir, f"hook: ignoring the arguments {argv}: {error}")
+        return "--drain" in argv, None, None
+    if unknown:
+        note(data_dir, f"hook: ignoring the unknown arguments {unknown}")
+    linger = None if options.linger is None else max(0.0, options.linger)
+    return options.drain, linger, options.lock_fd
+
+
+def hook_logger(data_dir: str):
+    """The `fortium_metrics` loggers, writing to data_dir/hook.log (never to the terminal).
+    logging is imported only here: the hook logs only when something goes wrong."""
+    import logging
+
+    root = logging.getLogger("fortium_metrics")
+    if not root.handlers:
+        os.makedirs(data_dir, exist_ok=True)
+        handler = logging.FileHandler(os.path.join(data_dir, LOG_FILE))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+    return logging.getLogger("fortium_metrics.hook")
+
+
+def note(data_dir: str | None, message: str) -> None:
+    """One warning line in hook.log when it can be written; nothing otherwise (never the terminal)."""
+    try:
+        hook_logger(data_dir if data_dir is not None else environment.default_data_dir()).warning("%s", message)
+    except Exception:  # noqa: BLE001 — an unwritable data directory: nowhere quiet to say it
+        pass
+
+
+def __getattr__(name: str):
+    """`hook_command`, the click command cli.py registers (`fortium-metrics --data-dir X hook`, and
+    the command list in --help). Built on demand: the hook itself never imports click."""
+    if name != "hook_command":
+        raise AttributeError(name)
+    import click
+
+    @click.command("hook", help=HELP, add_help_option=False,
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.pass_context
+    def hook_command(ctx: click.Context) -> None:
+        for key, value in (ctx.obj or {}).items():  # the group's --data-dir / --database-url
+            if value is not None:  # through the environment, so the delivery process sees them too
+                os.environ[environment.ENV_PREFIX + key.upper()] = str(value)
+        main(ctx.args)
+
+    return hook_command

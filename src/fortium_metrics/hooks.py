@@ -1,5 +1,6 @@
 """Claude Code hook payloads -> typed events. Pure: used by the HTTP hook endpoint (server side)
-and by `fortium-metrics hook` (client side, before spooling).
+and by `fortium-metrics hook` (client side, before spooling), so it imports only the standard
+library: the command hook runs on every tool call (tests/test_hook_startup.py checks it).
 
 Hook input carries no timestamp: the caller passes when it was captured. Idempotency keys follow
 the hooks doc: tool executions on `tool_use_id`, sessions on `session_id`, prompts on
@@ -9,21 +10,31 @@ are never kept: only names, outcomes, durations and sizes.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
-from pathlib import PurePath
-from typing import Any
 
-from .importers.base import stable_id
+from .ids import stable_id
 
 
 def _base(payload: dict, captured_at: datetime) -> dict:
-    event: dict[str, Any] = {"timestamp": captured_at.astimezone(timezone.utc).isoformat()}
+    event: dict = {"timestamp": captured_at.astimezone(timezone.utc).isoformat()}
     if isinstance(payload.get("session_id"), str):
         event["session_id"] = payload["session_id"][:128]
     cwd = payload.get("cwd")
     if isinstance(cwd, str) and cwd:
-        event["project"] = PurePath(cwd).name[:200] or None
+        event["project"] = project_name(cwd)[:200] or None
     return {k: v for k, v in event.items() if v is not None}
+
+
+def project_name(cwd: str) -> str:
+    """The last component of `cwd`, as pathlib.PurePath(cwd).name gives it (pathlib costs the hook
+    several milliseconds of imports): separators and `.` components ignored, drive or root alone
+    is no name."""
+    path = os.path.splitdrive(cwd)[1]
+    if os.altsep:
+        path = path.replace(os.altsep, os.sep)
+    parts = [part for part in path.split(os.sep) if part not in ("", ".")]
+    return parts[-1] if parts else ""
 
 
 def _id(payload: dict, *parts: Any) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from .errors import Forbidden, Invalid
 from .events import (COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter,
                      without_nul)
+from .dimensions import DIMENSION_COLUMNS, dimensions
 from .principal import Principal
 from .resolve import Resolver
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
@@ -286,7 +287,7 @@ async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
                    strict_teams: bool = True) -> dict[str, uuid.UUID | None]:
     may_name_others = principal.user_id is None or "admin" in principal.scopes
     user_id = await resolver.user(event.user, principal.user_id, may_name_others)
-    team_id = await resolver.team(event.team, strict_teams)
+    team_id = await resolver.team(event.team, strict_teams) or await resolver.team_of(user_id)
     project_id = await resolver.project(event.project, team_id)
     return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
 
@@ -320,9 +321,11 @@ async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids
 _COMMON = {"type", "event_id", "timestamp", "session_id", "user", "team", "project", "attributes"}
 _AT = {column: position for position, column in enumerate(ROW_COLUMNS)}
 _BLANK = [None] * len(ROW_COLUMNS)
-_TIME, _KIND, _NAME, _USER, _TEAM, _PROJECT, _SESSION, _SOURCE, _SUCCESS, _CACHE_WRITE, _ATTRIBUTES = (
+_TIME, _KIND, _NAME, _USER, _TEAM, _PROJECT, _SESSION, _SOURCE, _SUCCESS, _CACHE_WRITE, _MODEL, _ATTRIBUTES = (
     _AT[c] for c in ("occurred_at", "kind", "name", "user_id", "team_id", "project_id", "session_id", "source",
-                     "success", "cache_write_tokens", "attributes"))
+                     "success", "cache_write_tokens", "model", "attributes"))
+_DIMENSIONS = slice(_AT[DIMENSION_COLUMNS[0]], _AT[DIMENSION_COLUMNS[-1]] + 1)
+assert ROW_COLUMNS[_DIMENSIONS] == list(DIMENSION_COLUMNS), "dimension columns must be adjacent, in order"
 # Per type, precomputed once (_row runs once per event): the row's kind, the field naming it, the
 # (row position, field) of its own columns, and the fields kept in `attributes` instead.
 _PLANS = {kind: (stored_kind, name_field, tuple((_AT[column], f) for f, column in columns.items()),
@@ -349,6 +352,10 @@ def _row(event: EventBase, ids: dict, source: str) -> list:
                              + data["cache_write_unsplit_tokens"])
     elif event.type in ("api_error", "tool_decision"):
         row[_SUCCESS] = event.type == "tool_decision" and data["decision"] == "accept"
+    attributes = event.attributes
+    if row[_MODEL] is None and isinstance(attributes.get("model"), str):  # lines of code, decisions: per model too
+        row[_MODEL] = attributes["model"][:100] or None
+    row[_DIMENSIONS] = dimensions(kind, row[_NAME], data, attributes)
     extras = {k: data[k] for k in extra_fields if data[k] is not None} if extra_fields else None
-    row[_ATTRIBUTES] = json_text({**event.attributes, **extras} if extras else event.attributes)
+    row[_ATTRIBUTES] = json_text({**attributes, **extras} if extras else attributes)
     return row

@@ -36,10 +36,11 @@ ACTIONS: dict[str, Rule] = {
     "users.list": Rule(STAFF, "read", "list the organisation's users", team_lead_may=True),
     "users.create": Rule(ADMIN, "admin", "create users"),
     "users.update": Rule(ADMIN, "admin", "change a user's name, role or active flag (deactivate)"),
+    "users.password": Rule(ADMIN, "admin", "set a user's password (ends that user's sign-in sessions)"),
     "teams.list": Rule(ALL, "read", "list teams"),
     "teams.create": Rule(ADMIN, "admin", "create teams"),
     # A lead's own right over their team, so a signed-in lead (no admin scope) can use it.
-    "teams.members": Rule(ADMIN, "read", "add or change team members", team_lead_may=True),
+    "teams.members": Rule(ADMIN, "read", "add, change or remove team members", team_lead_may=True),
     "projects.list": Rule(ALL, "read", "list projects"),
     "projects.write": Rule(STAFF, "read", "create, update, archive projects"),
     "apikeys.manage": Rule(ADMIN, "admin", "create, list and revoke the organisation's API keys"),

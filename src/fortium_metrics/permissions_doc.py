@@ -10,7 +10,7 @@ ROLES = ("admin", "manager", "developer", "lead")
 MCP_TOOLS = (
     "record_session_start", "record_session_end", "record_tool_use", "record_agent_invocation", "record_command",
     "record_task", "record_productivity_metric", "record_events", "productivity_summary", "tool_stats", "agent_stats",
-    "session_metrics", "recent_activity", "collect_metrics", "query_dashboard", "record-session-start",
+    "session_metrics", "recent_activity", "query_metrics", "collect_metrics", "query_dashboard", "record-session-start",
     "record-session-end", "record-tool-usage", "get-session-metrics", "get-tool-metrics",
 )
 

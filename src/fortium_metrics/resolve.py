@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import validation
 from .errors import Invalid
-from .store.models import Organization, Project, Team, User
+from .store.models import Organization, Project, Team, TeamMembership, User
 from .store.uow import UnitOfWork
 
 
@@ -45,6 +45,7 @@ class Resolver:
         self._users: dict[str, uuid.UUID] = {}
         self._teams: dict[str, uuid.UUID | None] = {}
         self._projects: dict[str, uuid.UUID] = {}
+        self._user_teams: dict[uuid.UUID, uuid.UUID | None] = {}
         self._policy: str | None = None
 
     async def _unknown_user_policy(self) -> str:
@@ -95,6 +96,17 @@ class Resolver:
         if self._teams[ref] is None and strict:
             raise Invalid(f"team: no team {ref!r} in this organisation", field="team")
         return self._teams[ref]
+
+    async def team_of(self, user_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The team an event of this person counts for when it names none: the team they joined
+        first (one team per event, so team totals add up to the organisation's)."""
+        if user_id is None:
+            return None
+        if user_id not in self._user_teams:
+            self._user_teams[user_id] = await self.uow.session.scalar(
+                select(TeamMembership.team_id).where(TeamMembership.user_id == user_id)
+                .order_by(TeamMembership.created_at, TeamMembership.team_id).limit(1))
+        return self._user_teams[user_id]
 
     async def project(self, ref: str | None, team_id: uuid.UUID | None) -> uuid.UUID | None:
         if ref is None:

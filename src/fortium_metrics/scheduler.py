@@ -18,6 +18,15 @@ def build_scheduler(settings: Settings, store: Store) -> AsyncIOScheduler:
         async with store.unit_of_work(Principal.system("scheduler")) as uow:
             await maintenance.ensure_partitions(uow, settings.partition_months_ahead)
 
+    async def rollups() -> None:
+        from .analytics.rollups import rebuild
+
+        await rebuild(store)
+
+    # Stale rollups (a new time zone, a new cube definition, an upgrade) are rebuilt within a
+    # minute; until then analytics reads the raw events, so answers stay right, only slower.
+    scheduler.add_job(rollups, "interval", minutes=1, id="rollups",
+                      next_run_time=datetime.now(timezone.utc) + timedelta(seconds=5), coalesce=True, max_instances=1)
     if store.dialect == "postgresql":
         # Daily is plenty with months kept ahead; the first run shortly after start-up.
         first = datetime.now(timezone.utc) + timedelta(seconds=5)

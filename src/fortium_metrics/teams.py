@@ -2,18 +2,27 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from . import audit, validation
+from .errors import Conflict, NotFound
 from .lookup import find_one
 from .permissions import authorize
-from .errors import Conflict
 from .store.models import Team, TeamMembership, User
 from .store.uow import UnitOfWork
 from .users import get_user
 
 TEAM_ROLES = ("lead", "member")
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: str  # the team role: lead | member
 
 
 async def create_team(uow: UnitOfWork, name: str, slug: str | None = None, description: str = "") -> Team:
@@ -54,13 +63,49 @@ async def add_member(uow: UnitOfWork, team_ref: str, user_ref: str, role: str = 
     return membership
 
 
+async def remove_member(uow: UnitOfWork, team_ref: str, user_ref: str) -> User:
+    """Take USER out of the team (their account and data stay); the removed user is returned."""
+    team = await get_team(uow, team_ref)
+    await authorize(uow, "teams.members", team_id=team.id)
+    user = await get_user(uow, user_ref)
+    membership = await uow.session.get(TeamMembership, (uow.principal.organization_id, team.id, user.id))
+    if membership is None:
+        raise NotFound(f"user: {user.email} is not a member of team {team.slug!r}", field="user")
+    await uow.session.delete(membership)
+    await uow.session.flush()
+    audit.record(uow, "team.member.remove", target=team.slug, user=user.email)
+    return user
+
+
 async def list_members(uow: UnitOfWork, team_ref: str) -> list[tuple[str, str]]:
     await authorize(uow, "teams.list")
+    return [(m.email, m.role) for m in await _members(uow, await get_team(uow, team_ref))]
+
+
+async def show_team(uow: UnitOfWork, team_ref: str) -> tuple[Team, list[Member]]:
+    await authorize(uow, "teams.list")
     team = await get_team(uow, team_ref)
+    return team, await _members(uow, team)
+
+
+async def teams_of(uow: UnitOfWork, user_ref: str) -> list[tuple[Team, str]]:
+    """The teams a user belongs to, with their team role, by team slug."""
+    await authorize(uow, "teams.list")
+    user = await get_user(uow, user_ref)
     rows = await uow.session.execute(
-        select(User.email, TeamMembership.role)
+        select(Team, TeamMembership.role)
+        .join(TeamMembership, (TeamMembership.team_id == Team.id) & (TeamMembership.organization_id == Team.organization_id))
+        .where(TeamMembership.user_id == user.id)
+        .order_by(Team.slug)
+    )
+    return [(team, role) for team, role in rows]
+
+
+async def _members(uow: UnitOfWork, team: Team) -> list[Member]:
+    rows = await uow.session.execute(
+        select(User.id, User.email, User.name, TeamMembership.role)
         .join(TeamMembership, (TeamMembership.user_id == User.id) & (TeamMembership.organization_id == User.organization_id))
         .where(TeamMembership.team_id == team.id)
         .order_by(User.email)
     )
-    return [(email, role) for email, role in rows]
+    return [Member(*row) for row in rows]

@@ -67,6 +67,11 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
     return user
 
 
+async def show_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
+    await authorize(uow, "users.list")
+    return await get_user(uow, ref)
+
+
 async def get_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
     """By id or e-mail, inside the caller's organisation (another organisation's user is NotFound)."""
     return await find_one(uow, User, ref, User.email, "user", natural_value=str(ref).lower())

@@ -36,6 +36,37 @@ async def test_every_tool_describes_itself_and_has_an_output_schema(alice):
         assert tool.output_schema is not None, tool.name
 
 
+def _descriptions(schema, where: str):
+    """Every `description` in a JSON schema, with where it sits."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "description" and isinstance(value, str):
+                yield where, value
+            else:
+                yield from _descriptions(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _descriptions(value, f"{where}[{index}]")
+
+
+async def test_no_description_of_a_tool_parameter_resource_or_prompt_is_indented(alice):
+    """What a model reads first: no docstring indentation, no leading or trailing blank lines, and
+    short enough to read (the longest tool description fits a screen)."""
+    found = []
+    for tool in (await alice.list_tools()).tools:
+        found += [(tool.name, tool.description), *_descriptions(tool.input_schema, tool.name)]
+    found += [(r.uri, r.description) for r in (await alice.list_resources()).resources]
+    found += [(t.uri_template, t.description) for t in (await alice.list_resource_templates()).resource_templates]
+    for prompt in (await alice.list_prompts()).prompts:
+        found += [(prompt.name, prompt.description), *((a.name, a.description) for a in prompt.arguments or [])]
+    texts = [(where, text) for where, text in found if text]
+    assert len(texts) > 40
+    for where, text in texts:
+        assert text == text.strip(), where
+        assert not any(line.startswith((" ", "\t")) for line in text.splitlines()), (where, text)
+        assert len(text) <= 1500, (where, len(text))
+
+
 async def test_wrong_types_and_missing_fields_name_the_field(alice):
     wrong = await fails(alice, "record_tool_use", {"tool_name": "Read", "duration_ms": "slow"})
     assert "invalid arguments: duration_ms: Input should be a valid number" in wrong and "(got 'slow')" in wrong

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..ids import stable_id  # noqa: F401 (parsers import it from here)
+
 
 @dataclass(frozen=True)
 class RecordError:
@@ -68,8 +70,3 @@ def fingerprint(path: Path) -> str:
             handle.seek(-65536, 2)
             digest.update(handle.read())
     return digest.hexdigest()[:32]
-
-
-def stable_id(*parts: Any) -> str:
-    """A deterministic event id from a record's identifying content."""
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]

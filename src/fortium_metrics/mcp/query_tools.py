@@ -8,7 +8,8 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .. import analytics
-from ..analytics import Filters, ProductivitySummary, Window
+from ..analytics import AnalyticsQuery, Filters, ProductivitySummary, QueryResult, Window
+from ..analytics.catalogue import DIMENSIONS, PUBLIC_MEASURES
 from .backend import Backend
 from .models import Activity, Sessions, Stats
 
@@ -69,3 +70,28 @@ def register_query_tools(mcp: MCPServer, backend: Backend) -> None:
         """The latest recorded events (tool uses, agent invocations, commands, tasks…), newest first."""
         filters = Filters(team=team, user=user, project=project)
         return Activity(items=await backend.read(lambda uow: analytics.recent_activity(uow, limit, filters)))
+
+    @query_tool("query_metrics")
+    async def query_metrics(
+        measures: Annotated[list[str], Field(min_length=1, max_length=60, description=(
+            "Measures, e.g. [\"cost_usd\", \"sessions\"]. Known: " + ", ".join(PUBLIC_MEASURES) + "."))],
+        group_by: Annotated[list[str], Field(max_length=4, description=(
+            "Dimensions to group by: " + ", ".join(DIMENSIONS) + ", or an organisation label."))] = [],  # noqa: B006
+        filters: Annotated[dict[str, list[str]] | None, Field(description=(
+            "Dimension -> accepted values, e.g. {\"team\": [\"platform\"], \"model\": [\"claude-opus-4-1\"]}."))] = None,
+        start: Start = None, end: End = None,
+        days: Annotated[int, Field(ge=1, le=3660, description="Without start: the last N local days, today included.")] = 30,
+        granularity: Annotated[str | None, Field(description="hour, day, week or month: adds that time dimension.")] = None,
+        compare: Annotated[str | None, Field(description="\"previous\": also the previous period's totals.")] = None,
+        order_by: Annotated[list[str], Field(description="Measures or dimensions; \"-name\" for descending.")] = [],  # noqa: B006
+        limit: Annotated[int, Field(ge=1, le=1000, description="At most this many rows.")] = 100,
+    ) -> QueryResult:
+        """Any measures by any dimensions over a time window, with totals and, with compare="previous", the
+        previous period's totals. The same model as the dashboard and GET /api/v1/analytics. Examples: cost by
+        model per day (measures ["cost_usd"], group_by ["day", "model"]); top tools (measures ["tool_executions",
+        "tool_success_rate"], group_by ["tool"], order_by ["-tool_executions"], limit 10)."""
+        q = AnalyticsQuery.model_validate({
+            "measures": measures, "group_by": group_by, "filters": filters or {}, "days": days,
+            "start": start, "end": end, "granularity": granularity, "compare": compare, "order_by": order_by,
+            "limit": limit})
+        return await backend.read(lambda uow: analytics.query(uow, q))

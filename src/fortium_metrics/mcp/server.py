@@ -11,6 +11,7 @@ read_resource) so no tool has to remember them:
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -36,7 +37,8 @@ INSTRUCTIONS = """Records and reports how this team uses AI coding agents.
 Record: call record_session_start once per session (keep the session_id it returns), then
 record_tool_use, record_agent_invocation, record_command, record_task or record_productivity_metric
 as things happen (or record_events for many at once), and record_session_end at the end.
-Report: productivity_summary, tool_stats, agent_stats, session_metrics, recent_activity.
+Report: query_metrics (any measure by any dimension: cost by model, tokens by day, top tools...),
+productivity_summary, tool_stats, agent_stats, session_metrics, recent_activity.
 Everything is scoped to the caller's organisation."""
 
 
@@ -53,6 +55,11 @@ class FortiumMCP(MCPServer):
         super().__init__(*args, **kwargs)
         self.remote = remote
         self._read_only: dict[str, bool] | None = None  # tool name -> read-only, filled on first call
+
+    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+        # The SDK sends a docstring as it is, indentation included: a model reads the tool's
+        # description first, so it gets the docstring as written, dedented.
+        super().add_tool(fn, *args, description=description or inspect.cleandoc(fn.__doc__ or ""), **kwargs)
 
     async def _tools(self) -> dict[str, bool]:
         if self._read_only is None:

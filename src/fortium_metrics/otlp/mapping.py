@@ -81,8 +81,20 @@ def _common(attrs: dict, labels: dict, time_ns: int, key_has_user: bool) -> dict
     return {k: v for k, v in event.items() if v is not None}
 
 
+def with_labels(event: dict | None, labels: dict) -> dict | None:
+    """The resource's own labels (department, cost_center, team.id...) kept together under
+    `attributes.labels`, so analytics can group by them (dimensions.py)."""
+    if event is not None and labels:
+        event["attributes"] = {**(event.get("attributes") or {}), "labels": labels}
+    return event
+
+
 def point_event(point: Point, delta: float, key_has_user: bool) -> dict | None:
     """The event for one metric point's delta, or None when there is nothing to record."""
+    return with_labels(_point_event(point, delta, key_has_user), point.labels)
+
+
+def _point_event(point: Point, delta: float, key_has_user: bool) -> dict | None:
     if delta == 0:
         return None
     name = point.metric.removeprefix("claude_code.")
@@ -98,7 +110,13 @@ def point_event(point: Point, delta: float, key_has_user: bool) -> dict | None:
     if name == "session.count" and event.get("session_id"):
         return {**event, "type": "session_start", "timestamp": _time(point.start_ns or point.time_ns),
                 "attributes": {"start_type": point.attrs.get("start_type"), "source": "otlp"}}
+    if name in _COUNTS:  # commits and pull requests made through Claude Code: counts to sum
+        return {**event, "type": "productivity_metric", "metric": _COUNTS[name], "value": delta, "unit": "count",
+                "attributes": extra}
     return {**event, "type": "raw", "name": point.metric, "value": delta, "attributes": extra}
+
+
+_COUNTS = {"commit.count": "commits", "pull_request.count": "pull_requests"}
 
 
 def log_events(request, key_has_user: bool) -> Iterator[dict | None]:
@@ -117,7 +135,7 @@ def log_events(request, key_has_user: bool) -> Iterator[dict | None]:
                 event = _common(attrs, labels, time_ns, key_has_user)
                 event["event_id"] = stable_id("otlp-log", attrs.get("session.id"), attrs.get("event.sequence"), name,
                                               time_ns if attrs.get("event.sequence") is None else "")
-                yield _typed(name, attrs, event)
+                yield with_labels(_typed(name, attrs, event), labels)
 
 
 def _event_name(record, attrs: dict) -> str:
@@ -139,7 +157,14 @@ def _int(value) -> int | None:
 
 def _typed(name: str, a: dict, event: dict) -> dict:
     if name == "user_prompt":
-        return {**event, "type": "prompt", "prompt_length": _int(a.get("prompt_length")), "attributes": _keep(a, "prompt_length")}
+        command = str(a["command_name"])[:200] if a.get("command_name") not in (None, "") else None
+        return {**event, "type": "prompt", "prompt_length": _int(a.get("prompt_length")), "command_name": command,
+                "attributes": _keep(a, "prompt_length", "command_name")}
+    if name == "subagent_completed":
+        return {**event, "type": "agent_invocation", "agent_name": str(a.get("agent_type") or "unknown")[:200],
+                "success": None, "output_tokens": None,
+                "duration_ms": float(a["duration_ms"]) if a.get("duration_ms") not in (None, "") else None,
+                "attributes": _keep(a, "agent_type", "duration_ms")}
     if name == "api_request":
         source = a.get("query_source")
         return {**event, "type": "api_request", "request_id": a.get("request_id"), "model": a.get("model"),

@@ -7,6 +7,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .rollup_sql import register_sqlite_functions
+
 
 def async_url(url: str) -> str:
     """The async driver for a URL given with a plain scheme (sqlite://, postgresql://)."""
@@ -38,6 +40,8 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
                    "cache_size=-65536", "temp_store=MEMORY"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # Local time zones and duration buckets for analytics (SQLite has no time zone database).
+    register_sqlite_functions(dbapi_connection)
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

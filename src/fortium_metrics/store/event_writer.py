@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 
 import orjson
 from psycopg.errors import UniqueViolation
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table, Uuid
 
+from . import rollup_writer
 from .models import MetricEvent
 from .types import UTCDateTime
 from .uow import UnitOfWork
@@ -37,13 +38,24 @@ def json_text(value) -> str:
 
 
 async def write_events(uow: UnitOfWork, rows: list[list]) -> set[str]:
+    """Store the rows whose keys are new, and add them to the analytics rollups in the same
+    transaction (store/rollup_writer.py)."""
     if not rows:
         return set()
     if uow.principal.organization_id is None:
         raise ValueError("metric events are written inside one organisation's unit of work")
     if uow.dialect == "postgresql":
-        return await _write_postgres(uow, rows)
-    return await _write_portable(uow, rows)
+        fresh = await _write_postgres(uow, rows)
+        if fresh:
+            await rollup_writer.add_events(uow, _STAGING_TABLE)
+        return fresh
+    before = await rollup_writer.sqlite_last_rowid(uow)
+    fresh = await _write_portable(uow, rows)
+    if fresh:
+        events = MetricEvent.__table__
+        await rollup_writer.add_events(uow, events, rollup_writer.sqlite_rowid_after(before),
+                                       events.c.organization_id == rollup_writer.ORG, lo=before)
+    return fresh
 
 
 async def _driver_connection(uow: UnitOfWork):
@@ -109,6 +121,8 @@ async def _write_portable(uow: UnitOfWork, rows: list[list]) -> set[str]:
 
 
 _STAGING = "fortium_ingest_staging"
+# The staging table as SQLAlchemy sees it, for the rollup statements that read it.
+_STAGING_TABLE = Table(_STAGING, MetaData(), *(Column(name, MetricEvent.__table__.c[name].type) for name in ROW_COLUMNS))
 
 
 # PostgreSQL: binary COPY of the rows into a staging table, then one statement moves them. The
@@ -162,7 +176,10 @@ async def _write_postgres(uow: UnitOfWork, rows: list[list]) -> set[str]:
         except UniqueViolation:
             await cursor.execute("ROLLBACK TO SAVEPOINT fortium_claim")
             await cursor.execute(_CLAIM_NEW, params)
-            return {key for (key,) in await cursor.fetchall()}
+            fresh = [key for (key,) in await cursor.fetchall()]
+            # Only the new rows may reach the rollups, which read the staging table next.
+            await cursor.execute(f"DELETE FROM {_STAGING} WHERE dedup_key <> ALL(%(fresh)s)", {"fresh": fresh})
+            return set(fresh)
         await cursor.execute("RELEASE SAVEPOINT fortium_claim")
     return {row[DEDUP_KEY] for row in rows}
 

@@ -200,11 +200,26 @@ class MetricEvent(TenantScoped, Base):
     lines_added: Mapped[int | None] = mapped_column(Integer)
     lines_removed: Mapped[int | None] = mapped_column(Integer)
     model: Mapped[str | None] = mapped_column(String(100))
+    # The 5-minute and 1-hour parts of cache_write_tokens (API requests); the rest of it was
+    # reported without a split.
+    cache_write_5m_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    cache_write_1h_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    # Analytics dimensions, taken from the event's fields and attributes once, at ingest (events.py
+    # `dimensions`), so that rollups and raw reads group by the same plain columns.
+    agent: Mapped[str | None] = mapped_column(String(200))
+    skill: Mapped[str | None] = mapped_column(String(200))
+    mcp_server: Mapped[str | None] = mapped_column(String(200))
+    plugin: Mapped[str | None] = mapped_column(String(200))
+    query_source: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(50))
+    app_version: Mapped[str | None] = mapped_column(String(50))
+    labels: Mapped[str | None] = mapped_column(String(500))  # the source's own labels, canonical JSON text
     attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
     __table_args__ = (
         # The partition key must be in the primary key on PostgreSQL.
         PrimaryKeyConstraint("organization_id", "occurred_at", "id"),
         Index("ix_metric_events_org_kind_time", "organization_id", "kind", "occurred_at"),
+        Index("ix_metric_events_org_session", "organization_id", "session_id", "occurred_at"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
@@ -311,3 +326,6 @@ TENANT_TABLES = [
                                   RefreshToken, SsoConfig)
 ]
 PARTITIONED_TABLES = ["metric_events"]
+
+# The analytics rollups (store/rollups.py) are tables of this schema too, and tenant tables: that
+# module is imported with this one (store/__init__.py), so Base.metadata always holds them.

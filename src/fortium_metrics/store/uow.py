@@ -56,10 +56,12 @@ def _filter_statement(state: ORMExecuteState) -> None:
     principal = state.session.principal
     if principal.is_system:
         return
-    if isinstance(state.statement, TextClause):
-        if not state.execution_options.get(TENANT_CHECKED):
-            raise TenancyViolation("textual SQL in a tenant unit of work must filter by organisation itself")
+    if state.execution_options.get(TENANT_CHECKED):
+        # Store code that binds and filters the organisation itself: textual SQL, and the
+        # INSERT ... SELECT statements that maintain the analytics rollups (store/rollup_writer.py).
         return
+    if isinstance(state.statement, TextClause):
+        raise TenancyViolation("textual SQL in a tenant unit of work must filter by organisation itself")
     org = principal.organization_id
     if state.is_insert:
         _stamp_insert_parameters(state, org)

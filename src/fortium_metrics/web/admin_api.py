@@ -159,6 +159,10 @@ class OrgUpdate(Strict):
     name: str | None = Field(None, max_length=200)
     data_retention_days: int | None = Field(None, ge=1, le=3650)
     unknown_users: Literal["create", "reject"] | None = None
+    timezone: str | None = Field(None, max_length=64, description="IANA time zone of days, weeks and months in analytics.")
+    min_group_size: int | None = Field(None, ge=1, le=1000, description="Fewest people in an anonymised team aggregate.")
+    label_dimensions: list[str] | None = Field(None, max_length=20, description="Source labels offered as analytics "
+                                               "dimensions, e.g. department, cost_center.")
 
 
 class AuditOut(BaseModel):
@@ -228,9 +232,10 @@ async def update_user(request: Request) -> JSONResponse:
     ref = request.path_params["user_id"]
 
     async def action(uow):
-        user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
-        if body.password:
-            await accounts.set_password(uow, ref, body.password)
+        # The password first, through its own permission, so a refusal names what it is about.
+        user = await accounts.set_password(uow, ref, body.password) if body.password else None
+        if user is None or body.model_fields_set - {"password"}:
+            user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
         return _user(user)
     return await _act(request, action)
 

@@ -26,6 +26,7 @@ from .bodies import check_batch_size, loads, read_json, read_json_bytes
 from .errors import ErrorBody, error_body
 from .legacy import legacy_routes
 from .openapi import Operation, documented, openapi_json
+from .analytics_api import analytics_routes
 from .reads import read_routes
 
 SOURCE = "rest"
@@ -179,6 +180,6 @@ def ingest_routes() -> list[BaseRoute]:
 
 def api_routes() -> list[BaseRoute]:
     """Every REST route: ingestion, reads, the legacy endpoints and the OpenAPI document."""
-    return [*ingest_routes(), *read_routes(), *legacy_routes(),
+    return [*ingest_routes(), *read_routes(), *analytics_routes(), *legacy_routes(),
             Route("/api/v1/openapi.json", openapi_json, methods=["GET"])]
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 PUBLIC = None  # no credential needed
 
 ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
-    ("GET", "/"): PUBLIC,
+    ("GET", "/"): PUBLIC,  # redirects: to the overview when signed in, else to /login
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/api/auth/renew"): PUBLIC,
+    ("POST", "/api/auth/signout"): PUBLIC,
+    # Dashboard pages (web/pages/): the shell for every reader; numbers come from the analytics API.
+    **{("GET", path): "metrics.read" for path in (
+        "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions")},
+    ("GET", "/admin"): "org.update",
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/analytics/catalogue"): PUBLIC,
     ("GET", "/api/v1/hooks/health"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,
     ("POST", "/api/auth/refresh"): PUBLIC,
@@ -25,7 +34,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
         "/api/v1/hooks/claude-code", "/v1/metrics", "/v1/logs", "/otlp/v1/metrics", "/otlp/v1/logs", "/otlp")},
     **{("GET", path): "metrics.read" for path in (
         "/api/v1/summary", "/api/v1/stats/tools", "/api/v1/stats/agents", "/api/v1/sessions",
-        "/api/v1/sessions/{session_id}", "/api/v1/activity")},
+        "/api/v1/sessions/{session_id}", "/api/v1/activity", "/api/v1/analytics", "/api/v1/analytics/trend",
+        "/api/v1/analytics/teams", "/api/v1/analytics/adoption", "/api/v1/analytics/forecast")},
     ("GET", "/api/users"): "users.list",
     ("POST", "/api/users"): "users.create",
     ("PUT", "/api/users/{user_id}"): "users.update",

@@ -1,17 +1,10 @@
-"""Health and the dashboard's front page."""
+"""GET /healthz: the service and its database."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import JSONResponse
 
-from .. import __version__
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()
-)
+from ... import __version__
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -27,8 +20,3 @@ async def healthz(request: Request) -> JSONResponse:
          "dialect": store.dialect, "version": __version__},
         status_code=status,
     )
-
-
-async def dashboard(request: Request) -> HTMLResponse:
-    page = _templates.get_template("index.html").render(version=__version__, dialect=request.app.state.store.dialect)
-    return HTMLResponse(page)

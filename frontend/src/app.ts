@@ -1,0 +1,48 @@
+// The dashboard's one script (an ES module, so it runs after the page is parsed). Every part is
+// an enhancement: the pages work without it.
+import type { PageContext } from "./analytics";
+import { forgetFilters, rememberFilters, restoredUrl, setupFilterBar } from "./filters";
+import { setupThemeToggle } from "./theme";
+import { loadWidget } from "./widgets";
+
+interface ShellContext extends PageContext {
+  userId: string;
+}
+
+function readContext(): ShellContext | null {
+  const script = document.getElementById("fm-context");
+  return script?.textContent ? JSON.parse(script.textContent) as ShellContext : null;
+}
+
+function safeStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+function start(): void {
+  const root = document.documentElement;
+  const storage = safeStorage();
+  const dark = window.matchMedia("(prefers-color-scheme: dark)");
+  const toggle = document.querySelector<HTMLButtonElement>("[data-theme-toggle]");
+  if (toggle && storage) setupThemeToggle(toggle, root, storage, () => dark.matches);
+
+  const context = readContext();
+  if (!context) return;
+  if (storage) {
+    const restored = restoredUrl(storage, context.userId, window.location);
+    if (restored) {
+      window.location.replace(restored);
+      return;
+    }
+    rememberFilters(storage, context.userId, window.location.search);
+    document.querySelector("[data-filter-reset]")?.addEventListener("click", () => forgetFilters(storage, context.userId));
+  }
+  const form = document.querySelector<HTMLFormElement>("form[data-filter-bar]");
+  if (form) setupFilterBar(form, (url) => window.location.assign(url), window.location.pathname);
+  document.querySelectorAll<HTMLElement>("[data-widget]").forEach((element) => { void loadWidget(element, context); });
+}
+
+start();

@@ -1,0 +1,38 @@
+// How values are shown. Presentation only: every number comes from the analytics service.
+const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+const whole = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
+const usd = new Intl.NumberFormat("en", { style: "currency", currency: "USD", maximumFractionDigits: 2 });
+const percent = new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 });
+
+const RATIOS = new Set(["cache_hit_ratio", "tool_success_rate"]);
+
+export const MEASURE_LABELS: Record<string, string> = {
+  sessions: "Sessions", active_users: "Active people", prompts: "Prompts", cost_usd: "Cost (estimate)",
+  input_tokens: "Input tokens", output_tokens: "Output tokens", cache_read_tokens: "Cache reads",
+  cache_creation_tokens: "Cache writes", cache_hit_ratio: "Cache hit ratio", tool_success_rate: "Tool success",
+  lines_added: "Lines added", lines_removed: "Lines removed", commits: "Commits", pull_requests: "Pull requests",
+};
+
+export function measureLabel(measure: string): string {
+  return MEASURE_LABELS[measure] ?? measure.replace(/_/g, " ");
+}
+
+export function formatMeasure(measure: string, value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  if (measure === "cost_usd") return usd.format(value);
+  if (RATIOS.has(measure)) return percent.format(value);
+  if (Math.abs(value) >= 10_000) return compact.format(value);
+  return whole.format(value);
+}
+
+/** Relative change against the previous period, or null when there is nothing to compare with. */
+export function change(current: number | null | undefined, previous: number | null | undefined): number | null {
+  if (current === null || current === undefined || previous === null || previous === undefined || previous === 0) return null;
+  return (current - previous) / Math.abs(previous);
+}
+
+export function formatChange(value: number | null): string {
+  if (value === null) return "no earlier data";
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
+  return `${sign}${percent.format(Math.abs(value))} vs previous period`;
+}

@@ -1,0 +1,122 @@
+// Widget slots the server renders (data-widget="kpi|timeseries|bar", data-measures, data-group-by).
+// Each asks the analytics service for its numbers and shows one clear state: loading, no data
+// yet (service not there), nothing for these filters, an error with a retry, or the result. Charts
+// (ECharts, a separate chunk) load only when a chart has data to draw.
+import { AnalyticsUnavailable, fetchAnalytics, type AnalyticsAnswer, type PageContext } from "./analytics";
+import { change, formatChange, formatMeasure, measureLabel } from "./format";
+import { dataTable } from "./table";
+
+export type WidgetKind = "kpi" | "timeseries" | "bar";
+
+export interface WidgetSpec {
+  kind: WidgetKind;
+  title: string;
+  measures: string[];
+  groupBy: string[];
+}
+
+const list = (value: string | undefined) => (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+
+export function readSpec(element: HTMLElement): WidgetSpec {
+  const kind = element.dataset.widget;
+  if (kind !== "kpi" && kind !== "timeseries" && kind !== "bar") throw new Error(`unknown widget kind ${String(kind)}`);
+  return { kind, title: element.dataset.title ?? "", measures: list(element.dataset.measures),
+           groupBy: list(element.dataset.groupBy) };
+}
+
+type State = "loading" | "unavailable" | "empty" | "error" | "ready";
+
+function body(element: HTMLElement): HTMLElement {
+  return element.querySelector<HTMLElement>("[data-widget-body]") ?? element;
+}
+
+function setState(element: HTMLElement, state: State, ...content: Node[]): void {
+  element.dataset.state = state;
+  element.setAttribute("aria-busy", String(state === "loading"));
+  body(element).replaceChildren(...content);
+}
+
+function message(title: string, detail: string): HTMLElement {
+  const box = document.createElement("div");
+  box.className = "widget-message";
+  const strong = document.createElement("p");
+  strong.className = "widget-message-title";
+  strong.textContent = title;
+  const small = document.createElement("p");
+  small.textContent = detail;
+  box.append(strong, small);
+  return box;
+}
+
+/** Key figures without an answer: the tiles with "—", so the page keeps its shape. */
+function emptyKpis(spec: WidgetSpec, note: HTMLElement): HTMLElement[] {
+  return [kpis(spec, { rows: [], totals: {} }, false), note];
+}
+
+function kpis(spec: WidgetSpec, answer: AnalyticsAnswer, compare = true): HTMLElement {
+  const tiles = document.createElement("dl");
+  tiles.className = "kpis";
+  for (const measure of spec.measures) {
+    const tile = document.createElement("div");
+    tile.className = "kpi";
+    const name = document.createElement("dt");
+    name.textContent = measureLabel(measure);
+    const value = document.createElement("dd");
+    value.className = "kpi-value";
+    value.textContent = formatMeasure(measure, answer.totals[measure]);
+    tile.append(name, value);
+    if (compare) {
+      const delta = document.createElement("dd");
+      const moved = change(answer.totals[measure], answer.previous?.[measure]);
+      delta.className = `kpi-change ${moved === null ? "" : moved >= 0 ? "up" : "down"}`.trim();
+      delta.textContent = formatChange(moved);
+      tile.append(delta);
+    }
+    tiles.appendChild(tile);
+  }
+  return tiles;
+}
+
+async function chart(spec: WidgetSpec, answer: AnalyticsAnswer): Promise<HTMLElement> {
+  const wrapper = document.createElement("div");
+  const canvas = document.createElement("div");
+  canvas.className = "chart";
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `${spec.title}: chart; the same numbers are in the table below`);
+  const details = document.createElement("details");
+  details.className = "chart-data";
+  const summary = document.createElement("summary");
+  summary.textContent = "Show the data as a table";
+  details.append(summary, dataTable(spec.title, spec.groupBy, spec.measures, answer.rows));
+  wrapper.append(canvas, details);
+  const { drawChart } = await import("./charts");
+  requestAnimationFrame(() => drawChart(canvas, spec, answer.rows));
+  return wrapper;
+}
+
+export async function loadWidget(element: HTMLElement, context: PageContext, fetcher: typeof fetch = fetch): Promise<State> {
+  const spec = readSpec(element);
+  setState(element, "loading", message("Loading…", "Asking the analytics service."));
+  try {
+    const answer = await fetchAnalytics({ measures: spec.measures, groupBy: spec.groupBy, compare: spec.kind === "kpi" },
+                                        context, fetcher);
+    if (spec.kind !== "kpi" && answer.rows.length === 0) {
+      setState(element, "empty", message("Nothing for these filters", "Try a longer date range or fewer filters."));
+    } else {
+      setState(element, "ready", spec.kind === "kpi" ? kpis(spec, answer) : await chart(spec, answer));
+    }
+  } catch (error) {
+    if (error instanceof AnalyticsUnavailable) {
+      const note = message("No data yet", "This view fills in once the analytics service answers.");
+      setState(element, "unavailable", ...(spec.kind === "kpi" ? emptyKpis(spec, note) : [note]));
+    } else {
+      const retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "button secondary";
+      retry.textContent = "Retry";
+      retry.addEventListener("click", () => { void loadWidget(element, context, fetcher); });
+      setState(element, "error", message("Could not load this view", String((error as Error).message ?? error)), retry);
+    }
+  }
+  return element.dataset.state as State;
+}

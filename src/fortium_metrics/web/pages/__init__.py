@@ -1,0 +1,29 @@
+"""The web pages: the dashboard (server-rendered, enhanced by frontend/'s script), sign-in and
+health. One module per page family; none talks SQL or computes a number (services answer)."""
+from __future__ import annotations
+
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .auth_pages import login_page, login_submit, renew, sign_out
+from .dashboard import dashboard_pages, home
+from .health import healthz
+from .templating import STATIC_DIR
+
+__all__ = ["healthz", "page_routes"]
+
+
+def page_routes() -> list[BaseRoute]:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/api/auth/renew", renew, methods=["GET"]),
+        Route("/api/auth/signout", sign_out, methods=["POST"]),
+        *(Route(path, handler, methods=["GET"]) for path, handler in dashboard_pages()),
+        # The front end's build (frontend/ -> web/static); compressed on the fly for browsers that accept it.
+        Mount("/static", app=GZipMiddleware(StaticFiles(directory=STATIC_DIR, check_dir=False), minimum_size=512),
+              name="static"),
+    ]

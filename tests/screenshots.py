@@ -1,0 +1,85 @@
+"""Screenshots of the dashboard for docs/screenshots/ (phone 360 px and desktop 1440 px, light
+and dark), on a fresh demo organisation. Not a test: run it after changing how pages look.
+
+    .venv/bin/python tests/screenshots.py [OUTPUT_DIR]     (default docs/screenshots)
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from browser_support import launch_chromium
+from test_browser import SETTLED
+from fortium_metrics import migrate_if_sqlite
+from fortium_metrics.app import create_app
+from fortium_metrics.config import load_settings
+from fortium_metrics.context import AppContext
+from fortium_metrics.demo import DEMO_PASSWORD, fill_demo
+
+SIZES = {"phone": (360, 780), "desktop": (1440, 900)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(settings) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sys.exit("the server did not start")
+        time.sleep(0.05)
+    return server
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data:
+        settings = load_settings(data_dir=Path(data), port=_free_port())
+        migrate_if_sqlite(settings)
+
+        async def fill():
+            ctx = AppContext.build(settings)
+            try:
+                return await fill_demo(ctx, "acme", days=3, people=30, seed=1)
+            finally:
+                await ctx.close()
+
+        admin = asyncio.run(fill()).people[0]
+        server, base = _serve(settings), f"http://127.0.0.1:{settings.port}"
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            for scheme in ("light", "dark"):
+                for size, (width, height) in SIZES.items():
+                    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+                    page = context.new_page()
+                    page.goto(base + "/login")
+                    page.screenshot(path=out / f"login-{size}-{scheme}.png")
+                    page.fill("#email", admin.email)
+                    page.fill("#password", DEMO_PASSWORD)
+                    with page.expect_navigation():
+                        page.click("form[method=post] button[type=submit]")
+                    page.wait_for_function(SETTLED)
+                    page.screenshot(path=out / f"overview-{size}-{scheme}.png", full_page=size == "desktop")
+                    context.close()
+            browser.close()
+        server.should_exit = True
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "screenshots")
