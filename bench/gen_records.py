@@ -5,7 +5,7 @@ sessions of a few hundred lines in project directories; typed prompts; API reque
 1-3 assistant lines (thinking / text / tool_use) with the real output only on the final chunk;
 tool results (some failing); Task/Agent subagents, inline `isSidechain` lines in 1.0.x sessions and
 `<session>/subagents/agent-*.jsonl` files in 2.x sessions; interrupted streams; `<synthetic>` API
-error lines; summary / file-history-snapshot / system lines. Every line written counts as one
+error lines (api_error events); summary / file-history-snapshot / system lines. Every line written counts as one
 record. A `manifest.json` beside the files gives the events a correct import must produce.
 
     python bench/gen_records.py /tmp/cc-1m --records 1000000
@@ -138,7 +138,7 @@ class Gen:
                     add(main_file, {**base, "type": "assistant", "isApiErrorMessage": True, "message": {
                         "id": self.uid(), "model": "<synthetic>", "role": "assistant", "stop_reason": "stop_sequence",
                         "type": "message", "usage": {"input_tokens": 0, "output_tokens": 0}, "content": [
-                            {"type": "text", "text": "API Error: 529 Overloaded"}]}})
+                            {"type": "text", "text": "API Error: 529 Overloaded"}]}}, ("api_error",))
                 if rng.random() < 0.04:
                     self.subagent(main_file, base, add, request, results, new, session)
                     continue
@@ -183,7 +183,7 @@ def generate(out: Path, records: int, seed: int = 1, session_lines: int = 400) -
     gen = Gen(seed, out)
     start = datetime(2026, 1, 20, 8, 0, tzinfo=timezone.utc)
     written = 0
-    facts = {"prompts": 0, "tool_executions": 0, "requests": set(), "sessions": set()}
+    facts = {"prompts": 0, "tool_executions": 0, "api_errors": 0, "requests": set(), "sessions": set()}
     handles: dict[Path, object] = {}
     size = 0
     try:
@@ -209,6 +209,8 @@ def generate(out: Path, records: int, seed: int = 1, session_lines: int = 400) -
                     facts["requests"].add(tags[1])
                 if "tool" in tags:
                     facts["tool_executions"] += 1
+                if "api_error" in tags:
+                    facts["api_errors"] += 1
                 if line.get("type") in ("user", "assistant") and path.parent.name != "subagents":
                     facts["sessions"].add(line["sessionId"])
             written += len(rows)
@@ -217,8 +219,9 @@ def generate(out: Path, records: int, seed: int = 1, session_lines: int = 400) -
             h.close()
     manifest = {"records": written, "seed": seed, "bytes": size, "files": sum(1 for _ in out.rglob("*.jsonl")),
                 "sessions": len(facts["sessions"]), "prompts": facts["prompts"], "api_requests": len(facts["requests"]),
-                "tool_executions": facts["tool_executions"]}
-    manifest["events"] = 2 * manifest["sessions"] + manifest["prompts"] + manifest["api_requests"] + manifest["tool_executions"]
+                "tool_executions": facts["tool_executions"], "api_errors": facts["api_errors"]}
+    manifest["events"] = (2 * manifest["sessions"] + manifest["prompts"] + manifest["api_requests"]
+                          + manifest["tool_executions"] + manifest["api_errors"])
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 

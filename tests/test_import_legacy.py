@@ -83,10 +83,10 @@ def test_discovery_accepts_a_metrics_root_a_repo_or_a_single_file(tmp_path):
 def test_records_read_and_multiset_max_deduplication():
     _, home = parse(HOME)
     assert home.records_read == 64
-    assert home.counters["duplicates_in_files"] == 26
-    assert home.records_read - home.counters["duplicates_in_files"] == 38
+    assert home.duplicates == 26
+    assert home.records_read - home.duplicates == 38
     _, repo = parse(REPO)
-    assert repo.records_read == 8 and "duplicates_in_files" not in repo.counters
+    assert repo.records_read == 8 and repo.duplicates == 0
     assert repo.counters["g0_lines_superseded"] == 2  # 5 invocation lines, 3 invocations
 
 
@@ -238,7 +238,7 @@ def test_genuine_repeats_inside_one_file_are_kept_copies_are_not(tmp_path):
     mesh = tmp_path / ".ai-mesh" / "metrics" / "tool-metrics.jsonl"
     assert [i.source for i in items] == [str(live), str(live), str(mesh)]
     assert len({i.event["event_id"] for i in items}) == 3
-    assert stats.counters["duplicates_in_files"] == 3
+    assert stats.duplicates == 3
 
 
 def test_a_summary_without_its_stream_file_keeps_the_earliest_end(tmp_path):
@@ -307,8 +307,8 @@ async def _stored(store, people):
 @pytest.mark.anyio
 async def test_import_end_to_end_totals_idempotence_and_no_secrets(store, people, sink):
     report = await run_import(LegacyParser(home=HOME), [HOME, REPO], sink, user="alice@a.test", show_progress=False)
-    assert (report.read, report.rejected, report.errors) == (72, 0, [])
-    assert report.imported == 33 and report.counters["duplicates_in_files"] == 26
+    assert (report.records_read, report.rejected, report.errors) == (72, 0, [])
+    assert report.imported == 33 and report.records_duplicates == 26 and report.duplicates == 26
     events, sessions, mapped = await _stored(store, people)
     kinds = Counter(e.kind for e in events)
     assert kinds == {"tool_execution": 14, "agent_invocation": 7, "command": 2, "code_change": 2}
@@ -378,8 +378,93 @@ def test_cli_imports_into_the_embedded_store_and_prints_the_report(tmp_path, mon
         return json.loads(result.stdout)
 
     first = run()
-    assert (first["importer"], first["files"], first["read"], first["imported"], first["rejected"]) == ("legacy", 22, 72, 33, 0)
-    assert first["counters"]["duplicates_in_files"] == 26 and first["counters"]["pre_skipped"] == 4
+    assert (first["importer"], first["files"], first["records_read"], first["events_imported"], first["records_rejected"],
+            first["events_rejected"]) == ("legacy", 22, 72, 33, 0, 0)
+    assert first["records_duplicates"] == 26 and first["counters"]["pre_skipped"] == 4
     assert TOKEN not in json.dumps(first)
     second = run()
-    assert second["imported"] == 0 and second["skipped_files"] > 0
+    assert second["events_imported"] == 0 and second["skipped_files"] > 0
+
+
+# --- a whole home: repo-local data, spec-shape commands, empty files (tests/fixtures/import) ------
+
+FIXTURE_HOME = Path(__file__).resolve().parent / "fixtures" / "import" / "legacy-home"
+FIXTURE_SESSION = "4d1e5f60-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+
+
+def _fixture_home(tmp_path: Path) -> Path:
+    """The fixture home plus two folders that must never be walked (node_modules, .git), made here
+    because git ignores node_modules."""
+    home = tmp_path / "home"
+    shutil.copytree(FIXTURE_HOME, home)
+    invocation = {"agent_name": "never-imported", "invocation_id": "44444444-4444-4444-8444-444444444444",
+                  "start_time": "2025-09-01T12:00:00", "end_time": "2025-09-01T12:01:00", "success": True}
+    for decoy in ("src/app/node_modules/some-pkg", ".git/x"):
+        _write(home / decoy / REPO_DATA_DIR / "agent_invocations_2025-09-01.jsonl", invocation)
+    return home
+
+
+REPO_DATA_DIR = ".agent-os/metrics/data"
+
+
+def test_repo_local_data_anywhere_under_a_home_is_found_and_heavy_folders_are_skipped(tmp_path):
+    home = _fixture_home(tmp_path)
+    parser = LegacyParser(home=tmp_path / "nobody")
+    files = parser.discover([home])
+    assert [str(Path(f).relative_to(home)) for f in parser.folders] == [
+        ".agent-os/metrics", "src/app/.agent-os/metrics/data", "work/acme/deep/api/.agent-os/metrics/data"]
+    assert len(files) == 7 and not any("node_modules" in str(f) or ".git" in str(f) for f in files)
+    default = LegacyParser(home=home, cwd=tmp_path)  # no path named: the home is walked too
+    assert default.discover([]) == files and default.folders == parser.folders
+
+
+@pytest.mark.anyio
+async def test_a_home_imports_repo_local_data_spec_commands_with_their_session_and_reports_empty_files(
+        store, people, sink, tmp_path):
+    home = _fixture_home(tmp_path)
+    report = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
+                              show_progress=False)
+    assert report.errors == []  # an empty file is not a record, so no "not valid JSON"
+    assert sorted(Path(p).name for p in report.empty_files) == [
+        "0e0e0e0e-0000-4000-8000-000000000000.json", "command-metrics.jsonl"]
+    assert (report.files, report.records_read, report.records_imported, report.records_ignored,
+            report.records_duplicates, report.records_rejected) == (7, 13, 10, 3, 0, 0)
+    assert (report.events_imported, report.events_duplicates, report.events_rejected) == (9, 0, 0)
+    events, sessions, _ = await _stored(store, people)
+    assert Counter(e.kind for e in events) == Counter(tool_execution=2, command=2, agent_invocation=3)
+    commands = sorted((e.name, e.session_id) for e in events if e.kind == "command")
+    assert commands == [("/execute-tasks", FIXTURE_SESSION), ("/fold-prompt", FIXTURE_SESSION)]
+    agents = sorted((e.name, e.duration_ms) for e in events if e.kind == "agent_invocation")
+    assert agents == [("code-reviewer", 300_000), ("frontend-developer", 60_000), ("test-runner", 30_000)]
+    (session,) = sessions
+    assert (session.id, session.started_at.isoformat(), session.ended_at.isoformat()) == (
+        FIXTURE_SESSION, "2025-09-10T15:15:30+00:00", "2025-09-10T15:20:00+00:00")
+
+
+@pytest.mark.anyio
+async def test_workers_store_a_legacy_import_in_processes_with_the_same_result(store, people, sink, tmp_path,
+                                                                                monkeypatch):
+    from fortium_metrics.importers import sinks
+
+    home = _fixture_home(tmp_path)
+    pids: set[int] = set()
+    send = sinks.StorePool.send
+
+    async def watched(pool, events):
+        pids.update(process.pid for process in pool._pool._processes.values())
+        return await send(pool, events)
+
+    monkeypatch.setattr(sinks.StorePool, "send", watched)
+    with (home / ".agent-os" / "metrics" / "tool-metrics.jsonl").open("a") as handle:  # one more, holding U+0000
+        handle.write(json.dumps({**POST, "tool_name": "Gr\u0000ep"}) + "\n")
+    report = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
+                              show_progress=False, workers=2)
+    assert len(pids) == 2 and os.getpid() not in pids  # stored by two other processes
+    assert (report.records_read, report.records_imported, report.events_imported, report.rejected) == (14, 11, 10, 0)
+    events, sessions, _ = await _stored(store, people)
+    assert Counter(e.kind for e in events) == Counter(tool_execution=3, command=2, agent_invocation=3)
+    assert "Gr\ufffdep" in {e.name for e in events}  # replaced there as it is in one process
+    assert [s.id for s in sessions] == [FIXTURE_SESSION]
+    again = await run_import(LegacyParser(home=tmp_path / "nobody"), [home], sink, user="alice@a.test",
+                             show_progress=False, workers=2)
+    assert (again.skipped_files, again.events_imported) == (7, 0)

@@ -65,10 +65,12 @@ async def _events(store, people) -> int:
 
 async def test_import_reports_and_is_idempotent(store, people, sink, files):
     first = await run_import(JsonLinesParser(), [files], sink, user="alice@a.test", show_progress=False)
-    assert (first.read, first.imported, first.rejected, first.duplicates) == (16, 15, 1, 0)
+    assert (first.records_read, first.imported, first.rejected, first.duplicates) == (16, 15, 1, 0)
     assert first.errors[0].line == 3 and first.errors[0].source.endswith("b.jsonl")
+    assert [Path(p).name for p in first.empty_files] == ["empty.jsonl"]  # reported as empty, not as an error
+    assert (first.records_rejected, first.events_rejected, first.records_imported) == (1, 0, 15)
     second = await run_import(JsonLinesParser(), [files], sink, user="alice@a.test", show_progress=False)
-    assert (second.skipped_files, second.imported, second.read) == (4, 0, 0)
+    assert (second.skipped_files, second.imported, second.records_read) == (4, 0, 0)
     assert await _events(store, people) == 15
     async with store.unit_of_work(people.alice) as uow:
         status = await imports.list_status(uow, "test")
@@ -79,10 +81,11 @@ async def test_import_reports_and_is_idempotent(store, people, sink, files):
 
 
 async def test_an_interrupted_import_resumes_without_double_counting(store, people, sink, files):
-    with pytest.raises(KeyboardInterrupt):
-        await run_import(JsonLinesParser(explode_at=9), [files], sink, show_progress=False)
+    partial_report = await run_import(JsonLinesParser(explode_at=9), [files], sink, show_progress=False)
+    assert partial_report.interrupted  # Ctrl-C: the partial report, not an exception
     partial = await _events(store, people)
     assert 5 <= partial < 15  # file a finished; b was in flight
+    assert partial_report.imported == partial
     resumed = await run_import(JsonLinesParser(), [files], sink, show_progress=False)
     assert resumed.skipped_files == 1  # a.jsonl; the interruption came before the empty file
     assert await _events(store, people) == 15

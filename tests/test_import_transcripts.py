@@ -94,7 +94,9 @@ def test_session_totals_match_expected(sample, session):
     assert (len(main), len(sub)) == want["requests"]
     for part, rows in (("main", main), ("sub", sub), ("total", requests)):
         for field in TOKENS:
-            assert _sum(rows, field) == want[part][field], (part, field)
+            # EXPECTED.md counts writes without a 5m/1h split as 5m; we keep them apart (priced as 5m).
+            extra = _sum(rows, "cache_write_unsplit_tokens") if field == "cache_write_5m_tokens" else 0
+            assert _sum(rows, field) + extra == want[part][field], (part, field)
         assert round(_sum(rows, "cost_usd"), 6) == want[part]["cost"], part
     assert {r["model"] for r in main} == {want["main"]["model"]}
     assert {r["model"] for r in sub} == {want["sub"]["model"]}
@@ -119,12 +121,13 @@ def test_both_sessions_together(sample):
     requests = _of(events, "api_request")
     assert len(_of(events, "session_start")) == len(_of(events, "session_end")) == 2
     assert len(_of(events, "prompt")) == 4 and len(requests) == 18
-    assert [_sum(requests, f) for f in TOKENS] == [111, 2742, 23470, 14380, 322790]
+    assert [_sum(requests, f) for f in TOKENS] == [111, 2742, 7940, 14380, 322790]
+    assert _sum(requests, "cache_write_unsplit_tokens") == 15530  # S1 (1.0.98) has no split
     assert round(_sum(requests, "cost_usd"), 6) == 0.277770
     tools = _of(events, "tool_execution")
     assert len(tools) == 13 and sum(t["success"] is False for t in tools) == 1
     assert stats.records_read == 51
-    assert stats.counters["synthetic_skipped"] == 1
+    assert stats.counters["api_errors"] == 1
     assert stats.counters["streaming_chunks_collapsed"] == 10
     assert stats.counters["interrupted_requests"] == 1
     assert stats.counters.get("unknown_model", 0) == 0
@@ -186,7 +189,9 @@ def test_each_request_keeps_its_final_chunk(sample, row):
     assert request["attributes"]["chunks"] == lines
     assert request["attributes"].get("stop_reason") == stop
     assert request["attributes"].get("interrupted", False) == (stop is None)
-    assert [request[f] for f in TOKENS] == numbers
+    five_minute = request["cache_write_5m_tokens"] + request["cache_write_unsplit_tokens"]  # EXPECTED.md: unsplit = 5m
+    assert [five_minute if f == "cache_write_5m_tokens" else request[f] for f in TOKENS] == numbers
+    assert request["cache_write_unsplit_tokens"] == (numbers[2] if session == S1 else 0)  # S1 (1.0.98): no split
     assert round(request["cost_usd"], 6) == cost
     assert request["attributes"]["price_version"] and request["attributes"]["service_tier"] == "standard"
 
@@ -274,8 +279,30 @@ def test_the_doc_example_gives_87_and_an_interrupted_stream_keeps_its_largest_ch
     assert errors == [] and requests["req_A"]["output_tokens"] == 87 and requests["req_A"]["input_tokens"] == 4
     assert requests["req_B"]["output_tokens"] == 11 and requests["req_B"]["attributes"]["interrupted"]
     assert requests["req_C"]["output_tokens"] == 9  # a line with stop_reason beats a later one without
-    assert requests["req_A"]["cost_usd"] == pytest.approx(0.027822)  # no cache split: all 5-minute writes
+    assert requests["req_A"]["cost_usd"] == pytest.approx(0.027822)  # no cache split: priced as 5-minute writes
+    assert (requests["req_A"]["cache_write_unsplit_tokens"], requests["req_A"]["cache_write_5m_tokens"]) == (6120, 0)
     assert stats.counters["streaming_chunks_collapsed"] == 4
+
+
+def test_a_split_cache_write_is_not_unsplit_and_a_synthetic_line_is_an_api_error(tmp_path):
+    path = tmp_path / "s-1.jsonl"
+    split = {"ephemeral_5m_input_tokens": 120, "ephemeral_1h_input_tokens": 6000}
+    synthetic = json.loads(_assistant("u9", "x", 0, "stop_sequence", model="<synthetic>",
+                                      content=[{"type": "text", "text": "API Error: 500 Internal server error"}]))
+    del synthetic["requestId"]
+    synthetic.update(isApiErrorMessage=True, timestamp="2026-01-01T00:00:05.000Z")
+    synthetic["message"]["usage"] = {"input_tokens": 0, "output_tokens": 0}
+    path.write_text(_assistant("u1", "req_A", 87, "end_turn", cache_creation=split) + "\n" + json.dumps(synthetic) + "\n")
+    events, errors, stats, _ = parse([path])
+    (request,) = _of(events, "api_request")
+    assert (request["cache_write_5m_tokens"], request["cache_write_1h_tokens"], request["cache_write_unsplit_tokens"]) == (
+        120, 6000, 0)
+    (error,) = _of(events, "api_error")
+    assert (error["status_code"], error["error"], error["model"], error["session_id"]) == (
+        500, "API Error: 500 Internal server error", None, "s-1")
+    assert error["attributes"]["synthetic"] and error["timestamp"] == _ts("2026-01-01T00:00:05.000Z")
+    assert errors == [] and stats.counters["api_errors"] == 1
+    event_adapter.validate_python(error)
 
 
 def test_groups_without_request_id_fall_back_to_message_id_then_the_line(tmp_path):
@@ -443,18 +470,21 @@ async def _stored(store, people) -> dict:
         d["write"] += r.cache_write_tokens
         d["w5m"] += r.cache_write_5m_tokens
         d["w1h"] += r.cache_write_1h_tokens
+        d["unsplit"] += r.attributes["cache_write_unsplit_tokens"]  # kept in attributes (no column)
         d["cost"] += r.cost_usd
     return {
         "rows": len(rows), "requests": len(requests), "kinds": Counter(r.kind for r in rows),
         "failed_tools": sum(r.kind == "tool_execution" and r.success is False for r in rows),
+        "api_error": next(((r.attributes["status_code"], r.attributes["error"], r.session_id) for r in rows
+                           if r.kind == "api_error"), None),
         "sessions": {s.id: (s.started_at, s.ended_at, s.user_id) for s in sessions},
         "by_session": {k: {f: round(v, 6) for f, v in d.items()} for k, d in by_session.items()},
     }
 
 
 STORED = {
-    S1: dict(input=59, output=1568, read=139700, write=15530, w5m=15530, w1h=0, cost=0.108888),
-    S2: dict(input=52, output=1174, read=183090, write=22320, w5m=7940, w1h=14380, cost=0.168882),
+    S1: dict(input=59, output=1568, read=139700, write=15530, w5m=0, w1h=0, unsplit=15530, cost=0.108888),
+    S2: dict(input=52, output=1174, read=183090, write=22320, w5m=7940, w1h=14380, unsplit=0, cost=0.168882),
 }
 
 
@@ -463,20 +493,25 @@ async def test_end_to_end_totals_and_idempotency(store, people, sink, tmp_path):
     root = tmp_path / "projects"
     shutil.copytree(TRANSCRIPTS, root)
     first = await run_import(TranscriptParser(home=tmp_path), [root], sink, user="alice@a.test", show_progress=False)
-    assert (first.files, first.read, first.imported, first.duplicates, first.rejected) == (3, 51, 39, 0, 0)
+    assert (first.files, first.records_read, first.imported, first.duplicates, first.rejected) == (3, 51, 40, 0, 0)
+    # 51 lines: a summary and a file-history-snapshot line ignored; the 49 user and assistant lines
+    # imported (streamed chunks went into their request)
+    assert (first.records_imported, first.records_ignored, first.records_duplicates) == (49, 2, 0)
     stored = await _stored(store, people)
     assert stored["requests"] == 18 and stored["by_session"] == STORED
-    assert stored["kinds"] == Counter(api_request=18, tool_execution=13, prompt=4)
+    assert stored["kinds"] == Counter(api_request=18, tool_execution=13, prompt=4, api_error=1)
+    assert stored["api_error"] == (
+        529, 'API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', S2)
     assert stored["failed_tools"] == 1
     assert stored["sessions"] == {
         S1: (_ts("2025-08-28T14:00:00.000Z"), _ts("2025-08-28T14:01:07.300Z"), people.alice.user_id),
         S2: (_ts("2026-01-14T09:30:00.000Z"), _ts("2026-01-14T09:32:02.700Z"), people.alice.user_id)}
     second = await run_import(TranscriptParser(home=tmp_path), [root], sink, user="alice@a.test", show_progress=False)
-    assert (second.skipped_files, second.imported, second.read) == (3, 0, 0)
+    assert (second.skipped_files, second.imported, second.records_read) == (3, 0, 0)
     for path in root.rglob("*.jsonl"):  # changed fingerprints: everything is read again, nothing added
         os.utime(path, (1_800_000_000, 1_800_000_000))
     third = await run_import(TranscriptParser(home=tmp_path), [root], sink, user="alice@a.test", show_progress=False)
-    assert (third.skipped_files, third.read, third.imported, third.duplicates) == (0, 51, 0, 39)
+    assert (third.skipped_files, third.records_read, third.imported, third.duplicates) == (0, 51, 0, 40)
     assert await _stored(store, people) == stored
 
 
@@ -505,7 +540,8 @@ def test_cli_imports_and_reports_json(tmp_path, monkeypatch):
     first = runner.invoke(main, args, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout[first.stdout.index("{"):])
-    assert (report["importer"], report["files"], report["read"], report["imported"], report["rejected"]) == ("transcripts", 3, 51, 39, 0)
-    assert report["counters"]["api_requests"] == 18 and report["counters"]["synthetic_skipped"] == 1
+    assert (report["importer"], report["files"], report["records_read"], report["events_imported"],
+            report["records_rejected"], report["events_rejected"]) == ("transcripts", 3, 51, 40, 0, 0)
+    assert report["counters"]["api_requests"] == 18 and report["counters"]["api_errors"] == 1
     again = json.loads((out := runner.invoke(main, args, catch_exceptions=False).stdout)[out.index("{"):])
-    assert (again["skipped_files"], again["imported"]) == (3, 0)
+    assert (again["skipped_files"], again["events_imported"]) == (3, 0)

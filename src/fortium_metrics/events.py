@@ -144,6 +144,8 @@ class ApiRequest(EventBase):
     cache_read_tokens: Tokens = 0
     cache_write_5m_tokens: Tokens = 0
     cache_write_1h_tokens: Tokens = 0
+    cache_write_unsplit_tokens: Tokens = Field(
+        0, description="Cache creation reported without a 5m/1h split; priced as 5m.")
     cost_usd: Annotated[float, Field(ge=0)] | None = None
     duration_ms: Duration | None = None
 

@@ -349,7 +349,8 @@ def _row(event: EventBase, ids: dict, source: str) -> list:
     if event.type == "task":
         row[_SUCCESS] = data["status"] == "completed"
     elif event.type == "api_request":
-        row[_CACHE_WRITE] = data["cache_write_5m_tokens"] + data["cache_write_1h_tokens"]
+        row[_CACHE_WRITE] = (data["cache_write_5m_tokens"] + data["cache_write_1h_tokens"]
+                             + data["cache_write_unsplit_tokens"])
     elif event.type in ("api_error", "tool_decision"):
         row[_SUCCESS] = event.type == "tool_decision" and data["decision"] == "accept"
     attributes = event.attributes

@@ -31,9 +31,17 @@ class Parsed:
 
 @dataclass
 class ParseStats:
-    """Counters a parser fills while it is consumed; shown in the final report."""
+    """Counters a parser fills while it is consumed; shown in the final report.
+
+    Every record read ends as exactly one of: rejected (a `RecordError` yielded), `duplicates`
+    (a copy of a record already read: legacy files copied between roots), `ignored` (holds nothing
+    to import by the format's rules: a summary line, a `pre` twin) or imported (the rest: it
+    became, or went into, at least one event)."""
 
     records_read: int = 0
+    bytes_read: int = 0  # of the files' bytes, for progress (updated as lines are read)
+    duplicates: int = 0
+    ignored: int = 0
     counters: dict[str, int] = field(default_factory=dict)
     identities: list[str] = field(default_factory=list)  # e.g. "user:jdoe", "email:jane@x", "profile:<uuid>"
     preferred_email: str | None = None  # the identity profile's e-mail, when the files name one

@@ -41,8 +41,9 @@ def _common(command):
         click.option("--dry-run", is_flag=True, help="Read and count everything; store nothing."),
         click.option("--json", "as_json", is_flag=True, help="Print the final report as JSON."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
-        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-                     help="Processes to import with (transcripts into a database; others use one)."),
+        click.option("--workers", type=click.IntRange(1, 64), default=None,
+                     help="Processes storing the events into a database (default: one per core; one for a "
+                          "small import). Uploads use one."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -106,17 +107,22 @@ def _run(ctx: click.Context, parser: Parser, *, paths, org_slug, user_ref, api_u
         state = settings.data_dir / "import-state.json"
         sink = RemoteSink(api_url, api_key, state)
         try:
-            return await run_import(parser, list(paths), sink, user=user_ref, dry_run=dry_run, show_progress=not no_progress)
+            return await run_import(parser, list(paths), sink, user=user_ref, dry_run=dry_run, show_progress=not no_progress,
+                                    workers=1)
         finally:
             await sink.aclose()
 
-    if api_url and not org_slug:
-        if not api_key:
-            raise click.UsageError("--api-url needs --api-key (or FORTIUM_API_KEY)")
-        report = asyncio.run(remote())
-    else:
-        report = asyncio.run(_with_context(settings, local))
+    if api_url and not org_slug and not api_key:
+        raise click.UsageError("--api-url needs --api-key (or FORTIUM_API_KEY)")
+    try:
+        report = asyncio.run(remote() if api_url and not org_slug else _with_context(settings, local))
+    except KeyboardInterrupt:  # before reading began, or a second Ctrl-C
+        err.print("[yellow]interrupted[/]: nothing more was stored; run the same command again to finish")
+        ctx.exit(130)
     _print(report, as_json)
+    if report.interrupted:
+        err.print("[yellow]interrupted[/]: the report above is partial; run the same command again to finish")
+        ctx.exit(130)
 
 
 async def _principal(app: AppContext, org_slug: str | None) -> Principal:
@@ -140,13 +146,23 @@ def _print(report: ImportReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
-    table = Table(title=f"import {report.importer}{' (dry run)' if report.dry_run else ''}", show_header=False)
+    title = f"import {report.importer}{' (dry run)' if report.dry_run else ''}{' (interrupted)' if report.interrupted else ''}"
+    table = Table(title=title, show_header=False)
     for label, value in (("files", report.files), ("files skipped (already imported)", report.skipped_files),
-                         ("records read", report.read), ("imported", report.imported),
-                         ("duplicates", report.duplicates), ("rejected", report.rejected),
-                         *sorted(report.counters.items())):
-        table.add_row(label, str(value))
+                         ("files empty", len(report.empty_files)),
+                         ("records read", report.records_read), ("records imported", report.records_imported),
+                         ("records duplicated (copies)", report.records_duplicates),
+                         ("records ignored (nothing to import)", report.records_ignored),
+                         ("records rejected", report.records_rejected),
+                         ("events imported", report.events_imported),
+                         ("events already stored", report.events_duplicates),
+                         ("events rejected", report.events_rejected), *sorted(report.counters.items())):
+        table.add_row(label, f"{value:,}")
     Console().print(table)
+    for folder in report.folders:
+        err.print(f"data folder {folder}", highlight=False)
+    for empty in report.empty_files:
+        err.print(f"[yellow]empty file[/] {empty}: 0 bytes, nothing to import", highlight=False)
     for error in report.errors[:50]:
         where = f"{error.source}:{error.line}" if error.line else error.source
         err.print(f"[yellow]rejected[/] {where}: {error.reason}", highlight=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import islice
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ from zoneinfo import ZoneInfo
 
 from . import legacy_events as ev
 from .base import Parsed, ParseStats, RecordError
-from .legacy_context import Anchor, ContextScan, Decisions, Loc
+from .legacy_dedup import MultisetMax
+from .legacy_context import Anchor, ContextScan, Decisions, Loc, with_file_session
 from .legacy_files import (PROFILES, REPO_DATA, home_of, home_roots, is_context_file, is_named_data_file, label,
-                           root_files, roots_of, unique)
+                           repo_data_dirs, root_files, roots_of, unique)
 from .legacy_shapes import BadRecord, canonical_key, classify, drop_secrets, is_uuid, iso, iter_records, parse_time
 
 # The zone G0's naive `datetime.now()` times are read in when the uploader names none (EXPECTED.md).
@@ -41,22 +43,27 @@ class LegacyParser:
         self.zone = ZoneInfo(naive_timezone)
         self._discovered: list[Path] = []
         self._profiles: list[Path] = []
+        self.folders: list[str] = []  # the metrics roots and repo-local data folders found (for the report)
 
     def discover(self, paths: list[Path]) -> list[Path]:
         """Data files only (§2 "yes"); profiles are remembered for identity, never returned."""
         found: list[Path] = []
         homes: list[Path] = []
+        roots: list[Path] = []
         if not paths:
             homes.append(self.home)
             repo_data = (self.cwd or Path.cwd()) / REPO_DATA
-            roots = home_roots(self.home) + ([repo_data] if repo_data.is_dir() else [])
+            roots = home_roots(self.home) + repo_data_dirs(self.home) + ([repo_data] if repo_data.is_dir() else [])
             found = [f for root in roots for f in root_files(root)]
         for path in map(Path, paths):
             if path.is_file():
                 found += [path] if is_named_data_file(path) else []
             elif path.is_dir():
                 homes.append(path)
-                found += [f for root in roots_of(path) for f in root_files(root)]
+                named = roots_of(path)
+                roots += named
+                found += [f for root in named for f in root_files(root)]
+        self.folders = [str(root) for root in unique(roots)]
         self._discovered = unique(found)
         homes += [h for h in map(home_of, self._discovered) if h is not None]
         self._profiles = unique(p for h in homes for p in (h / rel for rel in PROFILES) if p.is_file())
@@ -70,11 +77,14 @@ class LegacyParser:
         for profile in self._profiles_for(files):
             _read_profile(profile, stats)
         emitter = _Emitter(decisions, stats, self.zone)
-        for path in files:
-            yield from emitter.file(path)
-        for name, value in decisions.session_counts.items():
-            stats.counters[name] = value
-        emitter.finish()
+        try:
+            for path in files:
+                yield from emitter.file(path)
+            for name, value in decisions.session_counts.items():
+                stats.counters[name] = value
+            emitter.finish()
+        finally:
+            emitter.dedup.close()
 
     def _context(self, files: list[Path]) -> list[Path]:
         """Pass 1 reads the files to import plus, when the runner skipped some as already done,
@@ -94,33 +104,12 @@ class LegacyParser:
         return unique([*discovered, *guessed])
 
 
-class _MultisetMax:
-    """§7.4 online: the k-th copy of a record inside one file is new only if no earlier file held
-    k copies. Over all files a record is kept max-over-files times, whatever the order."""
-
-    def __init__(self) -> None:
-        self.best: dict[bytes, int] = {}
-        self.here: dict[bytes, int] = {}
-
-    def start_file(self) -> None:
-        self.here = {}
-
-    def admit(self, key: bytes) -> int | None:
-        """The occurrence index to import this copy under, or None for a duplicate."""
-        seen = self.here.get(key, 0)
-        self.here[key] = seen + 1
-        if seen < self.best.get(key, 0):
-            return None
-        self.best[key] = seen + 1
-        return seen
-
-
 class _Emitter:
     """Pass 2: records of one file at a time → Parsed items, counting what it does."""
 
     def __init__(self, decisions: Decisions, stats: ParseStats, zone: Any) -> None:
         self.decisions, self.stats, self.zone = decisions, stats, zone
-        self.dedup = _MultisetMax()
+        self.dedup = MultisetMax()
         self.identities = set(stats.identities)
         self.known_values: set[Any] = set()
 
@@ -128,22 +117,27 @@ class _Emitter:
         source, origin = str(path), label(path)
         self.dedup.start_file()
         try:
-            for line, record in iter_records(path):
-                self.stats.records_read += 1
-                if isinstance(record, BadRecord):
-                    yield Parsed(source, error=RecordError(source, line, str(record)))
-                    continue
-                yield from self._record(path, (source, line), record, origin)
+            records = iter_records(path, progress=self.stats)
+            while block := list(islice(records, BLOCK)):
+                keyed = [(line, record, None, False) if isinstance(record, BadRecord)
+                         else (line, record, *_keyed(record)) for line, record in block]
+                self.dedup.prefetch(key for _, _, key, _ in keyed if key is not None)
+                for line, record, key, had_token in keyed:
+                    self.stats.records_read += 1
+                    if key is None:
+                        yield Parsed(source, error=RecordError(source, line, str(record)))
+                    else:
+                        yield from self._record(path, (source, line), record, origin, key, had_token)
+                self.dedup.flush()
         except OSError as error:  # unreadable file: reported, the import goes on
             yield Parsed(source, error=RecordError(source, None, f"cannot read file: {error.strerror or error}"))
 
-    def _record(self, path: Path, loc: Loc, record: dict[str, Any], file_label: str) -> list[Parsed]:
+    def _record(self, path: Path, loc: Loc, record: dict[str, Any], file_label: str, key: bytes,
+                had_token: bool) -> list[Parsed]:
         """The items of one record (a list, not a generator: this runs once per line)."""
-        had_token = drop_secrets(record)
-        key = canonical_key(record)
         occurrence = self.dedup.admit(key)
         if occurrence is None:
-            self.stats.bump("duplicates_in_files")
+            self.stats.duplicates += 1  # a copy: another root, a backup, a session copy (§7.4)
             return []
         if had_token:
             self.stats.bump("auth_token_dropped")
@@ -195,6 +189,7 @@ class _Emitter:
         if shape == "g0_performance":
             joined = record.get("invocation_id") in self.decisions.g0_final
             self.stats.bump("g0_performance_joined" if joined else "g0_orphan_performance_skipped")
+            self.stats.ignored += not joined  # a joined line went into its invocation's event
             return []
         if shape in ("session_init", "stream", "summary"):
             return self._session_record(shape, record, b, path, loc)
@@ -205,6 +200,7 @@ class _Emitter:
         name = record.get("tool_name")
         if name == "pre":  # the twin of a `post` record (trap 4)
             self.stats.bump("pre_skipped")
+            self.stats.ignored += 1
             return []
         if name == "post":
             self.stats.bump("post_as_unknown_tool")
@@ -217,6 +213,7 @@ class _Emitter:
         invocation = record.get("invocation_id")
         if self.decisions.g0_final.get(invocation) != key:
             self.stats.bump("g0_lines_superseded")  # an earlier line of an invocation logged again later
+            self.stats.ignored += 1
             return []
         return ev.g0_invocation(record, self.decisions.g0_performance.get(invocation), origin, self.zone)
 
@@ -226,15 +223,17 @@ class _Emitter:
         if shape == "stream" and record.get("event") not in ("session_start", "session_end"):
             if record.get("event") == "command_start":
                 self.stats.bump("spec_shape")
-                return ev.spec_command_start(b, record)
+                return ev.spec_command_start(b, with_file_session(record, path))
             self.stats.bump("unknown_shape")
             return ev.unknown(b, record, _mtime(path))
         kind = {"session_init": "session_start", "summary": "summary"}.get(shape, record.get("event"))
         parse_time(record.get({"session_init": "start_time", "summary": "end_time"}.get(shape, "timestamp")))
         if not is_uuid(record.get("session_id")):
             self.stats.bump(f"flagged_non_uuid_{kind}")  # trap 1: `default-session` is no session
+            self.stats.ignored += 1
         elif shape == "summary" and loc not in self.decisions.accepted_summaries:
             self.stats.bump("flagged_resummaries")  # trap 2: flagged, not applied
+            self.stats.ignored += 1
         elif loc not in self.decisions.anchors:
             self.stats.bump("session_records_merged")  # e.g. the stream start repeating the init file
         return []
@@ -252,6 +251,15 @@ class _Emitter:
         if self.stats.preferred_email is None:
             emails = (i.split(":", 1)[1] for i in self.stats.identities if i.startswith("email:"))
             self.stats.preferred_email = next((e for e in emails if not e.endswith("@localhost")), None)
+
+
+BLOCK = 512  # records read ahead per dedup look-up (legacy_dedup)
+
+
+def _keyed(record: dict[str, Any]) -> tuple[bytes, bool]:
+    """(dedup key, had an auth_token): secrets are dropped first, so they never reach the key."""
+    had_token = drop_secrets(record)
+    return canonical_key(record), had_token
 
 
 _COUNTER_NAMES = {kind: f"events_{kind}" for kind in (

@@ -20,24 +20,27 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from .legacy_events import PERF_FIELDS
 from .legacy_files import is_context_file
 from .legacy_shapes import (BadRecord, canonical_key, classify, drop_secrets, is_uuid, iter_records, may_name_a_session,
                             parse_time)
 
 Loc = tuple[str, int]  # (file, line)
+# The fields of a G0 performance line its invocation's event takes (legacy_events.g0_invocation).
+G0_JOINED = ("execution_time_ms", *PERF_FIELDS)
 # Shapes that are events of a session (first/last event) when their session id is a UUID.
 EVENT_SHAPES = frozenset({"tool", "tool_node", "agent", "g1_tool", "g1_command", "g1_agent", "hybrid",
                           "spec_tool", "spec_agent"})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mark:
     moment: datetime
     order: int
     loc: Loc
 
 
-@dataclass
+@dataclass(slots=True)
 class _Session:
     starts: list[tuple[_Mark, str]] = field(default_factory=list)  # (mark, "init" | "stream")
     stream_ends: list[_Mark] = field(default_factory=list)
@@ -47,7 +50,7 @@ class _Session:
     only_g1: bool = True  # every record naming it is a G1 collector record
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Anchor:
     what: str  # "start" | "end"
     session: str
@@ -63,6 +66,14 @@ class Decisions:
     g0_final: dict[str, bytes] = field(default_factory=dict)  # invocation id -> key of its last line
     g0_performance: dict[str, dict[str, Any]] = field(default_factory=dict)
     session_counts: dict[str, int] = field(default_factory=dict)
+
+
+def with_file_session(record: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`record` with the session of the stream file it sits in (`sessions/<id>.jsonl`) when it
+    names none itself: spec-shape `command_start` lines carry no `session_id`."""
+    if record.get("session_id") is None and path.parent.name == "sessions" and path.suffix == ".jsonl":
+        return {**record, "session_id": path.stem}
+    return record
 
 
 class ContextScan:
@@ -88,13 +99,14 @@ class ContextScan:
 
     def _scan_file(self, path: Path) -> None:
         only = None if is_context_file(path) else may_name_a_session
+        source = str(path)  # one string per file in every location kept (a session's marks, anchors)
         for line, record in iter_records(path, only):
             if isinstance(record, BadRecord):
                 continue  # reported in pass 2
             self.order += 1
             had_token = drop_secrets(record)
             try:
-                self._observe((str(path), line), record, classify(record, had_token))
+                self._observe((source, line), record, classify(record, had_token))
             except BadRecord:
                 continue  # an unreadable time decides nothing; pass 2 reports the record
 
@@ -109,6 +121,8 @@ class ContextScan:
         if shape in EVENT_SHAPES:
             if is_uuid(session) and record.get("tool_name") != "pre":
                 self._event(self._session(session), loc, record, shape)
+        elif shape == "stream" and record.get("event") == "command_start":
+            self._command_start(loc, record)
         elif shape == "stream" and is_uuid(session):
             self._stream(self._session(session), loc, record)
         elif shape == "session_init" and is_uuid(session):
@@ -123,7 +137,8 @@ class ContextScan:
         elif shape == "g0_invocation" and isinstance(record.get("invocation_id"), str):
             self.g0_final[record["invocation_id"]] = canonical_key(record)  # the last line wins
         elif shape == "g0_performance" and isinstance(record.get("invocation_id"), str):
-            self.g0_performance[record["invocation_id"]] = record
+            # Only what the join uses: one G0 line in three is a performance line.
+            self.g0_performance[record["invocation_id"]] = {k: record[k] for k in G0_JOINED if k in record}
 
     def _event(self, found: _Session, loc: Loc, record: dict[str, Any], shape: str) -> None:
         mark = _Mark(parse_time(record.get("timestamp")), self.order, loc)
@@ -135,6 +150,12 @@ class ContextScan:
             found.last = mark
         if not shape.startswith("g1_"):
             found.only_g1 = False
+
+    def _command_start(self, loc: Loc, record: dict[str, Any]) -> None:
+        """A spec-shape `command_start` (§3.8) is an event of its stream file's session."""
+        session = with_file_session(record, Path(loc[0])).get("session_id")
+        if is_uuid(session):
+            self._event(self._session(session), loc, record, "spec_command")
 
     def _stream(self, found: _Session, loc: Loc, record: dict[str, Any]) -> None:
         event = record.get("event")

@@ -229,7 +229,7 @@ def hybrid(b: Builder, record: dict[str, Any]) -> list[Event]:
 # --- §3.6: G0 repo-local invocations (naive local times) ---------------------------------------
 
 _G0_FIELDS = frozenset({"agent_name", "invocation_id", "start_time", "end_time", "success", "complexity_score"})
-_PERF_FIELDS = ("cpu_usage_percent", "memory_usage_mb", "peak_memory_mb", "tokens_used", "error_details")
+PERF_FIELDS = ("cpu_usage_percent", "memory_usage_mb", "peak_memory_mb", "tokens_used", "error_details")
 
 
 def g0_invocation(record: dict[str, Any], performance: dict[str, Any] | None, origin: str, zone: tzinfo) -> list[Event]:
@@ -246,7 +246,7 @@ def g0_invocation(record: dict[str, Any], performance: dict[str, Any] | None, or
         attributes.update(legacy_complexity_score=record["complexity_score"], legacy_complexity_scale="1-10")
     duration = (end - start).total_seconds() * 1000 if end is not None else None
     if performance is not None:
-        attributes["performance"] = {k: performance[k] for k in _PERF_FIELDS if performance.get(k) is not None}
+        attributes["performance"] = {k: performance[k] for k in PERF_FIELDS if performance.get(k) is not None}
         if performance.get("execution_time_ms") is not None:  # measured by the profiler: preferred
             duration = performance["execution_time_ms"]
     return [{"type": "agent_invocation", "event_id": stable_id("legacy", "g0_invocation", invocation),

@@ -7,7 +7,8 @@ session copies, and summary files before `session-history.jsonl`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 LEGACY_DIRS = (".agent-os", ".ai-mesh", ".ensemble", ".claude")
@@ -67,13 +68,49 @@ def home_roots(home: Path, only: str | None = None) -> list[Path]:
 def roots_of(directory: Path) -> list[Path]:
     """A directory named by the user: a home (has legacy roots), a repository (has
     `.agent-os/metrics/data`), one legacy directory (`~/.ai-mesh`), or else itself a metrics
-    root."""
+    root. Every repository's `.agent-os/metrics/data` below it counts too (§7.1: G0 wrote
+    repo-local files, e.g. `~/src/<repo>/.agent-os/metrics/data`)."""
     if directory.name in LEGACY_DIRS:
         return home_roots(directory.parent, only=directory.name)
     roots = home_roots(directory)
     if (directory / REPO_DATA).is_dir():
         roots.append(directory / REPO_DATA)
+    roots += repo_data_dirs(directory)
     return roots or [directory]
+
+
+# Never walked for repositories: dependencies and caches that can hold hundreds of thousands of
+# files, every name starting with "." (.git, .venv, .cache, .npm: VCS and tool state), and macOS's
+# application data. Names a repository could have (build, dist, env) are walked.
+SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "Library"})
+MAX_DEPTH = 8  # below the walked directory; repositories sit at ~/src/<org>/<repo> and the like
+
+
+def repo_data_dirs(top: Path) -> list[Path]:
+    """Every `<repo>/.agent-os/metrics/data` strictly below `top`, in path order."""
+    return sorted(found for found in _walk_repos(str(top), 0))
+
+
+def _walk_repos(directory: str, depth: int) -> Iterator[Path]:
+    if depth >= MAX_DEPTH:
+        return
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:  # unreadable: nothing to find there
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") or name in SKIP_DIRS:
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        data = Path(entry.path) / REPO_DATA
+        if data.is_dir():
+            yield data
+        yield from _walk_repos(entry.path, depth + 1)
 
 
 def is_named_data_file(path: Path) -> bool:

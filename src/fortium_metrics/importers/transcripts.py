@@ -3,14 +3,19 @@ and tool executions. Format and rules: docs/formats/claude-code-transcripts.md.
 
 - One API request per `requestId` (else `message.id`, else the line): the line with a non-null
   `stop_reason` (the last if several), else (stream interrupted) the line with the most output
-  tokens. Tokens and model come from that line only. `<synthetic>` / API-error lines are skipped.
+  tokens. Tokens and model come from that line only. Cache writes without a 5m/1h split are
+  kept as such (`cache_write_unsplit_tokens`, priced as 5m).
+- `<synthetic>` / `isApiErrorMessage` lines are the placeholders Claude Code writes when an API
+  call failed (`API Error: 529 Overloaded`): each is an `api_error` event with its status code,
+  never an API request (no tokens).
 - API requests carry `request_id`, so a request already stored (from another file, an earlier run
   or OTLP) counts once; the other events carry ids derived from line uuids / tool ids.
 - Subagent lines (`isSidechain`, `agent-*.jsonl`, `<session>/subagents/*.jsonl`) stay in the
   parent session, attributed to the subagent: its type (`Explore`) when the launching
   `Task`/`Agent` call is found, else its `agentId`.
-- Prompt text is never kept, only its length. Lines are read one at a time; a file's requests
-  are emitted when the file ends (a request's final chunk may come after other lines).
+- Prompt text is never kept, only its length. Lines are read one at a time (bytes, decoded by
+  orjson; the standard library only for the rare line orjson refuses); a file's requests are
+  emitted when the file ends (a request's final chunk may come after other lines).
 """
 from __future__ import annotations
 
@@ -18,11 +23,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .base import Parsed, ParseStats, RecordError, stable_id
 from .transcripts_prices import PriceTable
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "[Request interrupted by user"
 AGENT_TOOLS = ("Task", "Agent")
 _decode = json.JSONDecoder().decode
+_STATUS = re.compile(r"API Error:\s*(\d{3})\b")
 ID_NS = "claude-code"  # namespace of the stable ids (shared with other Claude Code sources)
 
 
@@ -97,10 +106,6 @@ class TranscriptParser:
         self._projects: dict[str, str] = {}
         self._warned: set[str] = set()
 
-    def __getstate__(self) -> dict:
-        # Sent to worker processes (runner --workers): os.environ itself does not pickle.
-        return {**self.__dict__, "env": dict(self.env)}
-
     # ---- discovery -------------------------------------------------------------------------
 
     def default_roots(self) -> list[Path]:
@@ -123,20 +128,6 @@ class TranscriptParser:
         # main session files first, then subagent files (their session's start/end come from the main file)
         return sorted(found, key=lambda p: (_is_subagent_file(p), str(p)))
 
-    def partition(self, files: list[Path], groups: int) -> list[list[Path]]:
-        """Independent groups for parallel import: a session's main file and its subagent files stay
-        together (subagents are named from their parent's Task calls); groups balanced by size."""
-        sessions: dict[str, list[Path]] = {}
-        for path in files:  # discover's order: main files first, then subagent files
-            key = path.parent.parent.name if _is_subagent_file(path) else path.stem
-            sessions.setdefault(key, []).append(path)
-        buckets: list[tuple[int, list[Path]]] = [(0, []) for _ in range(max(1, groups))]
-        for members in sorted(sessions.values(), key=lambda m: -sum(p.stat().st_size for p in m)):
-            size, bucket = min(buckets, key=lambda b: b[0])
-            buckets.remove((size, bucket))
-            buckets.append((size + sum(p.stat().st_size for p in members), bucket + members))
-        return [sorted(bucket, key=lambda p: (_is_subagent_file(p), str(p))) for _, bucket in buckets]
-
     # ---- parsing ---------------------------------------------------------------------------
 
     def parse(self, files: list[Path], stats: ParseStats) -> Iterator[Parsed]:
@@ -151,18 +142,18 @@ class TranscriptParser:
         agent_of: dict[str, str | None] = {}  # sidechain line uuid -> subagent label
         sessions: dict[str, list] = {}  # main files: session id -> [first, last, attributes, project]
         assistant_lines = 0
-        with path.open(encoding="utf-8", errors="replace", newline="\n") as handle:
+        with path.open("rb") as handle:
             for number, raw in enumerate(handle, 1):
-                if not raw.strip():
+                stats.bytes_read += len(raw)
+                if raw.isspace():
                     continue
                 stats.records_read += 1
                 try:
-                    line = _decode(raw)
-                    if not isinstance(line, dict):
-                        raise LineError(f"a JSON {type(line).__name__}, not an object")
+                    line = _line(raw)
                     kind = line.get("type")
                     if kind != "user" and kind != "assistant":
                         stats.bump("summary_lines" if kind == "summary" else "ignored_lines")
+                        stats.ignored += 1
                         continue
                     when = self._when(line)
                     message = line.get("message")
@@ -193,7 +184,8 @@ class TranscriptParser:
                     project = self._project(cwd)
                     if kind == "assistant":
                         if message.get("model") == "<synthetic>" or line.get("isApiErrorMessage"):
-                            stats.bump("synthetic_skipped")
+                            stats.bump("api_errors")
+                            yield Parsed(source, event=_api_error(line, message, when, session, project, agent, meta))
                             continue
                         assistant_lines += 1
                         self._assistant(line, message, when, session, project, agent, agent_id, meta, requests, tools)
@@ -355,15 +347,16 @@ class TranscriptParser:
         usage = r.usage
         written = usage.get("cache_creation_input_tokens") or 0
         split = usage.get("cache_creation")
+        unsplit = 0
         if isinstance(split, dict):
             w1h = split.get("ephemeral_1h_input_tokens") or 0
             w5m = split.get("ephemeral_5m_input_tokens") or 0
             if w5m + w1h != written:
                 stats.bump("cache_split_mismatch")
                 w5m = max(written - w1h, 0)
-        else:
-            w5m, w1h = written, 0
-        tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0, w5m, w1h,
+        else:  # older files: no split; kept apart, priced as 5m writes (§3.4)
+            w5m, w1h, unsplit = 0, 0, written
+        tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0, w5m + unsplit, w1h,
                   usage.get("cache_read_input_tokens") or 0)
         price, version = self.prices.lookup(r.model, r.when.date())
         attributes = {**r.meta, "message_id": r.message_id, "stop_reason": r.stop, "chunks": r.lines}
@@ -387,6 +380,33 @@ class TranscriptParser:
         stats.bump("api_requests")
         return {"type": "api_request", "event_id": stable_id(ID_NS, "request", r.key), "request_id": r.request_id,
                 "timestamp": r.when, "session_id": r.session, "project": r.project, "model": r.model, "agent": r.agent,
-                "input_tokens": tokens[0], "output_tokens": tokens[1], "cache_write_5m_tokens": tokens[2],
-                "cache_write_1h_tokens": tokens[3], "cache_read_tokens": tokens[4], "cost_usd": cost,
+                "input_tokens": tokens[0], "output_tokens": tokens[1], "cache_write_5m_tokens": w5m,
+                "cache_write_1h_tokens": w1h, "cache_write_unsplit_tokens": unsplit, "cache_read_tokens": tokens[4],
+                "cost_usd": cost,
                 "attributes": {k: v for k, v in attributes.items() if v is not None}}
+
+
+def _line(raw: bytes) -> dict:
+    """One JSON object line. orjson first (several times faster); a line it refuses (invalid
+    UTF-8, NaN, integers beyond 64 bits, or not JSON) goes through the standard library as before:
+    invalid bytes become U+FFFD, and its error names the position."""
+    try:
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        line = _decode(raw.decode("utf-8", errors="replace"))
+    if not isinstance(line, dict):
+        raise LineError(f"a JSON {type(line).__name__}, not an object")
+    return line
+
+
+def _api_error(line: dict, message: dict, when: datetime, session: str, project: str | None, agent: str | None,
+               meta: dict) -> dict:
+    """A `<synthetic>` placeholder line: the API call failed and Claude Code wrote its error (e.g.
+    `API Error: 529 Overloaded`) where the answer would have been."""
+    text = _text_of(message.get("content")) or ""
+    status = _STATUS.search(text)
+    attributes = {**meta, "synthetic": True, "agent": agent, "message_id": message.get("id")}
+    return {"type": "api_error", "event_id": stable_id(ID_NS, "api_error", line.get("uuid") or f"{session}:{when.isoformat()}"),
+            "timestamp": when, "session_id": session, "project": project, "model": None,
+            "status_code": int(status.group(1)) if status else None, "error": text.strip()[:500] or None,
+            "attributes": {k: v for k, v in attributes.items() if v is not None}}
