@@ -171,8 +171,8 @@ def _typed(name: str, a: dict, event: dict) -> dict:
                 "agent": None if source in (None, "repl_main_thread", "compact", "main") else str(source),
                 "input_tokens": _int(a.get("input_tokens")) or 0, "output_tokens": _int(a.get("output_tokens")) or 0,
                 "cache_read_tokens": _int(a.get("cache_read_tokens")) or 0,
-                # OTLP has no 5 min / 1 h split: counted as 5-minute writes (transcripts carry the split).
-                "cache_write_5m_tokens": _int(a.get("cache_creation_tokens")) or 0,
+                # OTLP has no 5 min / 1 h split: kept as unsplit writes (transcripts carry the split).
+                "cache_write_unsplit_tokens": _int(a.get("cache_creation_tokens")) or 0,
                 "cost_usd": float(a["cost_usd"]) if a.get("cost_usd") not in (None, "") else None,
                 "duration_ms": float(a["duration_ms"]) if a.get("duration_ms") not in (None, "") else None,
                 "attributes": _keep(a, "request_id", "model", "input_tokens", "output_tokens", "cache_read_tokens",
