@@ -32,12 +32,14 @@ async def _post_otlp(api, key: str) -> None:
 
 async def test_the_otlp_fixture_gives_its_expected_figures(api, keys):
     await _post_otlp(api, keys["alice"])
-    measures = ("input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,cost_usd,lines_added,lines_removed,"
+    measures = ("input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,cache_creation_tokens_unsplit,"
+                "cost_usd,lines_added,lines_removed,"
                 "commits,pull_requests,active_time_user_s,active_time_cli_s,prompts,api_requests,api_errors,"
                 "tool_executions,tool_success_rate,edit_decisions,edit_accept_rate,sessions,active_users")
     body = (await api.get(f"/api/v1/analytics?measures={measures}&{OTLP_DAY}", headers=bearer(keys["alice"]))).json()
     assert body["totals"] == {
         "input_tokens": 39, "output_tokens": 1064, "cache_read_tokens": 100660, "cache_creation_tokens": 11620,
+        "cache_creation_tokens_unsplit": 11620,  # telemetry has no 5-minute / 1-hour split
         "cost_usd": 0.07342, "lines_added": 24, "lines_removed": 7, "commits": 1, "pull_requests": 0,
         "active_time_user_s": 21.5, "active_time_cli_s": 48.2, "prompts": 1, "api_requests": 6, "api_errors": 1,
         "tool_executions": 3, "tool_success_rate": 1.0, "edit_decisions": 2, "edit_accept_rate": 0.5,
