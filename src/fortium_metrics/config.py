@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024,
-        description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413.",
+        description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413. "
+        "Also the most a compressed (gzip, deflate) OTLP body may inflate to.",
     )
     rate_limit: str = Field(
         "6000/minute",

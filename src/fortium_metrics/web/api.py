@@ -22,7 +22,7 @@ from ..events import (AgentInvocation, CodeChange, CommandExecution, Event, Even
                       SessionEnd, SessionStart, TaskEvent, TokenUsage, ToolExecution)
 from ..ingest import IngestResult, ItemError, record_events, record_valid_events
 from .auth import request_principal
-from .bodies import check_batch_size, loads, read_json, read_json_bytes
+from .bodies import check_batch_size, loads, off_loop, read_json, read_json_bytes
 from .errors import ErrorBody, error_body
 from .legacy import legacy_routes
 from .openapi import Operation, documented, openapi_json
@@ -68,12 +68,12 @@ async def metrics_batch(request: Request) -> JSONResponse:
     principal = await request_principal(request)
     raw = await read_json_bytes(request)
     ingestor = request.app.state.ctx.ingestor
-    events = parse_valid_batch(raw)
+    events = await off_loop(parse_valid_batch, raw)
     if events is not None:  # the usual case: every event valid, validated straight from the bytes
         check_batch_size(events)
         result = await record_valid_events(ingestor, principal, events, source=SOURCE)
     else:  # something is wrong: this path names each error
-        body = loads(raw)
+        body = await off_loop(loads, raw)
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise Invalid('events: expected {"events": [ ... ]}', field="events")
         check_batch_size(body["events"])
