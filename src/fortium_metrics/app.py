@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from .config import Settings
 from .context import AppContext
@@ -25,7 +26,7 @@ from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
-from .web.errors import data_error_handler, domain_error_handler
+from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -49,7 +50,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
-        middleware=auth_middleware(verifier, settings),
+        middleware=[Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
         exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler},
         lifespan=lifespan,
     )
