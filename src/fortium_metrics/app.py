@@ -27,6 +27,7 @@ from .web.claude_hooks import claude_hook_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
 from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler
+from .web.middleware import proxy_middleware
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -50,7 +51,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
-        middleware=[Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
+        middleware=[*proxy_middleware(settings), Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
         exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler},
         lifespan=lifespan,
     )
