@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from .config import Settings
@@ -26,7 +27,7 @@ from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
-from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler
+from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler, http_error_handler
 from .web.middleware import proxy_middleware
 
 
@@ -52,7 +53,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
         middleware=[*proxy_middleware(settings), Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
-        exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler},
+        exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler,
+                            HTTPException: http_error_handler},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from ..errors import Invalid
 from ..events import (AgentInvocation, CodeChange, CommandExecution, Event, EventBase, ProductivityMetric,
                       SessionEnd, SessionStart, TaskEvent, TokenUsage, ToolExecution)
-from ..ingest import IngestResult, ItemError, record_events, record_valid_events
+from ..ingest import MAX_BATCH, IngestResult, ItemError, record_events, record_valid_events
 from .auth import request_principal
 from .bodies import check_batch_size, loads, off_loop, read_json, read_json_bytes
 from .errors import ErrorBody, error_body
@@ -34,6 +34,15 @@ SOURCE = "rest"
 
 class BatchRequest(BaseModel):
     events: list[Event] = Field(description="Up to 5000 events of any types, each with its `type`.")
+
+
+class BatchBody(BaseModel):
+    """The documented body: an item that is no valid event does not fail the request, it is
+    reported by index in the 200 answer, so the schema does not make it invalid either."""
+
+    events: list[Event | Any] = Field(max_length=MAX_BATCH, description=(
+        f"Up to {MAX_BATCH} events of any types, each with its `type` (see `Event`). Each is validated on "
+        "its own: the valid ones are stored, the others listed in `errors` by index."))
 
 
 def parse_valid_batch(raw: bytes) -> list[EventBase] | None:
@@ -56,7 +65,7 @@ class RejectedResult(IngestResult):
 
 
 @documented(Operation(
-    summary="Record a batch of events of any types", tag="ingest", body=BatchRequest,
+    summary="Record a batch of events of any types", tag="ingest", body=BatchBody,
     responses={200: ("Counts; invalid items are listed in `errors` by index.", IngestResult)},
     examples={"mixed": {"events": [
         {"type": "session_start", "session_id": "4f9e0c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b", "timestamp": "2025-09-15T14:00:00Z"},
@@ -102,7 +111,7 @@ def typed_items(body: Any, event_type: str) -> tuple[list[Any], list[int], list[
     check_batch_size(body)
     items, indexes, errors = [], [], []
     for index, item in enumerate(body):
-        named = item.get("type", event_type) if isinstance(item, dict) else event_type
+        named = item.get("type") if isinstance(item, dict) and item.get("type") is not None else event_type
         if named != event_type:
             errors.append(ItemError(index=index, field="type",
                                     message=f"type: this endpoint records {event_type} events (got {named!r})"))

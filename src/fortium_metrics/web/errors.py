@@ -6,8 +6,10 @@ import uuid
 
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DomainError, Unavailable, refused_value, unavailable
@@ -84,6 +86,28 @@ class UnavailableMiddleware:
             log.warning("database unavailable, answered 503: %s", str(error).strip().splitlines()[:1])
             response = await domain_error_handler(HTTPConnection(scope), mapped)
             await response(scope, receive, send)
+
+
+async def http_error_handler(request: HTTPConnection, exc: HTTPException) -> JSONResponse:
+    """Starlette's own refusals (nothing at this path: 404; not this method: 405) in the envelope.
+    A 405's Allow names every method the path serves: one path is often several routes (a GET
+    and a POST handler), and Starlette would name only the first route's."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(request, 405, "method_not_allowed",
+                              f"method: {request.method} is not served here; use {headers['Allow']}", None, headers)
+    if exc.status_code == 404:
+        return error_response(request, 404, "not_found", f"path: nothing is served at {request.url.path}", "path", headers)
+    return error_response(request, exc.status_code, "http_error", str(exc.detail), None, headers)
+
+
+def allowed_methods(request: HTTPConnection) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def data_error_handler(request: HTTPConnection, exc: DataError) -> JSONResponse:

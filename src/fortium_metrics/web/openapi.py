@@ -102,7 +102,7 @@ def _schemas(pairs: list[tuple[Route, Operation]]) -> tuple[dict, dict]:
     """All types in one pass, so models shared by several operations are defined once."""
     inputs = []
     for route, operation in pairs:
-        key = route.path_format
+        key = _key(route)
         if operation.body is not None:
             inputs.append(((key, "body"), "validation", TypeAdapter(operation.body)))
         if operation.query is not None:
@@ -119,6 +119,12 @@ def _schemas(pairs: list[tuple[Route, Operation]]) -> tuple[dict, dict]:
         schemas[key] = components[name]
         query_models.add(name)
     return schemas, {name: schema for name, schema in components.items() if name not in query_models}
+
+
+def _key(route: Route) -> tuple[str, str]:
+    """Schemas belong to one route (path and methods): GET and POST of a path are separate routes
+    with their own query and body types."""
+    return route.path_format, ",".join(route_methods(route))
 
 
 def _responses(operation: Operation) -> dict[int, tuple[str, Any]]:
@@ -138,9 +144,9 @@ def _responses(operation: Operation) -> dict[int, tuple[str, Any]]:
 
 
 def _operation(route: Route, method: str, operation: Operation, schemas: dict) -> dict:
-    key = route.path_format
+    key, path = _key(route), route.path_format
     document: dict[str, Any] = {
-        "operationId": _operation_id(method, key), "summary": operation.summary, "tags": [operation.tag],
+        "operationId": _operation_id(method, path), "summary": operation.summary, "tags": [operation.tag],
         "parameters": _path_parameters(route) + _query_parameters(schemas.get((key, "query"))),
         "responses": {str(status): _response(status, text, schemas.get((key, status)), operation.public)
                       for status, (text, _) in sorted(_responses(operation).items())},
