@@ -130,3 +130,9 @@ def test_the_space_class_is_pythons_whitespace():
 
     spaces = re.compile(f"[{SPACE_CLASS}]")
     assert all(bool(spaces.match(chr(c))) == chr(c).isspace() for c in range(0x110000))
+
+
+async def test_an_analytics_query_breaking_the_querys_own_rules_names_the_parameter(api, keys):
+    """`measures=` (no measure at all) was a ValidationError out of the handler: a 500."""
+    response = await api.get("/api/v1/analytics?measures=", headers=bearer(keys["alice"]))
+    assert response.status_code == 422 and response.json()["error"]["field"] == "measures"

@@ -22,6 +22,7 @@ from ..analytics import AnalyticsQuery, QueryResult, trends
 from ..analytics.catalogue import DEFAULT_LABELS, DIMENSIONS, KPI_MEASURES, MEASURES, PUBLIC_MEASURES
 from ..errors import Invalid
 from .auth import request_principal
+from .bodies import validated
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
 
@@ -63,9 +64,12 @@ def parse(request: Request) -> tuple[AnalyticsQuery, str]:
         name = ".".join(str(p) for p in detail["loc"]) or "query"
         raise Invalid(f"{name}: {detail['msg']}", field=name) from None
     filters = {name: _split(value) for name, value in params.items() if name not in _RESERVED}
-    q = AnalyticsQuery(measures=_split(parsed.measures), group_by=_split(parsed.group_by), filters=filters,
-                       start=parsed.start, end=parsed.end, days=parsed.days, granularity=parsed.granularity,
-                       compare=parsed.compare, order_by=_split(parsed.order_by), limit=parsed.limit)
+    # The query's own rules (at least one measure, at most four dimensions...) name the parameter
+    # too: `measures=` was a ValidationError, a 500.
+    q = validated(AnalyticsQuery, dict(
+        measures=_split(parsed.measures), group_by=_split(parsed.group_by), filters=filters, start=parsed.start,
+        end=parsed.end, days=parsed.days, granularity=parsed.granularity, compare=parsed.compare,
+        order_by=_split(parsed.order_by), limit=parsed.limit), "query")
     return q, parsed.format
 
 
