@@ -136,3 +136,16 @@ async def test_an_analytics_query_breaking_the_querys_own_rules_names_the_parame
     """`measures=` (no measure at all) was a ValidationError out of the handler: a 500."""
     response = await api.get("/api/v1/analytics?measures=", headers=bearer(keys["alice"]))
     assert response.status_code == 422 and response.json()["error"]["field"] == "measures"
+
+
+async def test_an_analytics_answer_in_csv_is_documented_as_such(api, keys):
+    doc = await document(api)
+    assert set(doc["paths"]["/api/v1/analytics"]["get"]["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    response = await api.get("/api/v1/analytics?measures=sessions&format=csv", headers=bearer(keys["alice"]))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+
+
+async def test_a_teams_comparison_without_a_measure_names_the_parameter(api, keys):
+    """The service's query model refused it (a ValidationError out of the handler: a 500)."""
+    response = await api.get("/api/v1/analytics/teams?measures=", headers=bearer(keys["alice"]))
+    assert response.status_code == 422 and response.json()["error"]["field"] == "measures", response.text

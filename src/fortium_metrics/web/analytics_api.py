@@ -22,7 +22,7 @@ from ..analytics import AnalyticsQuery, QueryResult, trends
 from ..analytics.catalogue import DEFAULT_LABELS, DIMENSIONS, KPI_MEASURES, MEASURES, PUBLIC_MEASURES
 from ..errors import Invalid
 from .auth import request_principal
-from .bodies import validated
+from .bodies import invalid, validated
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
 
@@ -91,7 +91,8 @@ def as_csv(result: QueryResult) -> str:
                 "group size are withheld); leads their teams; managers and admins everything.",
     responses={200: ("Rows, totals and (with compare=previous) the previous period's totals; text/csv with "
                      "format=csv.", QueryResult),
-               404: ("A team, user or project filter names nothing in this organisation.", ErrorEnvelope)}))
+               404: ("A team, user or project filter names nothing in this organisation.", ErrorEnvelope)},
+    text_media={200: "text/csv"}))
 async def analytics_query(request: Request) -> Response:
     principal = await request_principal(request)
     q, output = parse(request)
@@ -167,8 +168,15 @@ def _trend_endpoint(summary: str, parameters: type[BaseModel], answer, run):
     async def endpoint(request: Request) -> JSONResponse:
         principal = await request_principal(request)
         parsed, filters = _params(request, parameters)
-        async with request.app.state.ctx.store.unit_of_work(principal) as uow:
-            found = await run(uow, parsed, filters)
+        try:
+            async with request.app.state.ctx.store.unit_of_work(principal) as uow:
+                found = await run(uow, parsed, filters)
+        except ValidationError as error:
+            # The services build the query model from these parameters (`measures=` is no
+            # measure): its refusal is the caller's error, not a 500. Any other model's is ours.
+            if error.title != AnalyticsQuery.__name__:
+                raise
+            raise invalid(error, "query") from None
         return JSONResponse(TypeAdapter(answer).dump_python(found, mode="json"))
 
     endpoint.__name__ = f"analytics_{parameters.__name__.removesuffix('Parameters').lower()}"

@@ -103,11 +103,16 @@ def validated(model: type[Q], data: Any, what: str = "body") -> Q:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        detail = error.errors()[0]
-        name = ".".join(str(p) for p in detail["loc"]) or what
-        unknown = "unknown parameter" if what == "query" else "unknown field"
-        message = unknown if detail["type"] == "extra_forbidden" else detail["msg"]
-        raise Invalid(f"{name}: {message}", field=name) from None
+        raise invalid(error, what) from None
+
+
+def invalid(error: ValidationError, what: str = "body") -> Invalid:
+    """A pydantic error as our Invalid, naming the field (or parameter) of its first problem."""
+    detail = error.errors()[0]
+    name = ".".join(str(p) for p in detail["loc"]) or what
+    unknown = "unknown parameter" if what == "query" else "unknown field"
+    message = unknown if detail["type"] == "extra_forbidden" else detail["msg"]
+    return Invalid(f"{name}: {message}", field=name)
 
 
 def parse_query(request: Request, model: type[Q]) -> Q:

@@ -37,6 +37,7 @@ class Operation:
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)  # status -> (description, type)
     examples: dict[str, Any] = field(default_factory=dict)  # request body examples by name
     public: bool = False  # True: no API key needed
+    text_media: dict[int, str] = field(default_factory=dict)  # status -> another media type it may answer (text)
     undocumented: bool = False  # a route served without an Operation of its own (see below)
 
 
@@ -148,7 +149,8 @@ def _operation(route: Route, method: str, operation: Operation, schemas: dict) -
     document: dict[str, Any] = {
         "operationId": _operation_id(method, path), "summary": operation.summary, "tags": [operation.tag],
         "parameters": _path_parameters(route) + _query_parameters(schemas.get((key, "query"))),
-        "responses": {str(status): _response(status, text, schemas.get((key, status)), operation.public)
+        "responses": {str(status): _response(status, text, schemas.get((key, status)), operation.public,
+                                             operation.text_media.get(status))
                       for status, (text, _) in sorted(_responses(operation).items())},
     }
     if operation.description:
@@ -189,10 +191,12 @@ def _query_parameters(schema: dict | None) -> list[dict]:
     return parameters
 
 
-def _response(status: int, text: str, schema: dict | None, public: bool) -> dict:
+def _response(status: int, text: str, schema: dict | None, public: bool, text_media: str | None = None) -> dict:
     response: dict[str, Any] = {"description": text}
     if schema is not None:
         response["content"] = {"application/json": {"schema": schema}}
+    if text_media is not None:
+        response.setdefault("content", {})[text_media] = {"schema": {"type": "string"}}
     if not public and status != 401:
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS}
     return response
