@@ -18,13 +18,25 @@ REDIS_ENV = "FORTIUM_TEST_REDIS_URL"
 @contextlib.asynccontextmanager
 async def client_for(store, backend, tmp_path, **settings) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh app with these settings on the test's store, its lifespan in the test's loop."""
+    async with app_for(store, backend, tmp_path, **settings) as app:
+        async with client_of(app) as client:
+            yield client
+
+
+@contextlib.asynccontextmanager
+async def app_for(store, backend, tmp_path, **settings):
     from fortium_metrics.app import create_app
     from fortium_metrics.config import load_settings
 
     app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data", **settings), store=store)
     async with asgi_lifespan(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            yield client
+        yield app
+
+
+def client_of(app, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A client of `app` whose requests come from `address` (the peer the server sees)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 @contextlib.asynccontextmanager

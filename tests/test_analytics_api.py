@@ -98,7 +98,7 @@ async def test_csv_has_the_rows_and_a_header(api, keys):
     ("measures=cost_usd&group_by=day,week", "group_by", "at most one of hour, day, week, month"),
     ("measures=cost_usd&team=nope", "team", "no team 'nope'"),
     ("measures=cost_usd&day=2026-01-01", "day", "time is chosen with start, end or days"),
-    ("measures=cost_usd&start=2026-02-02&end=2026-02-01", "start", "must be before end"),
+    ("measures=cost_usd&start=2026-02-02&end=2026-02-01", "start", "must not be after end"),
     ("measures=cost_usd&order_by=-sessions", "order_by", "'sessions' is not among"),
     ("measures=cost_usd&limit=0", "limit", "greater than or equal to 1"),
     ("measures=cost_usd&granularity=fortnight", "granularity", "Input should be"),

@@ -7,6 +7,8 @@ import pytest
 
 from rest_support import bearer, client_for, redis_url
 
+MAX_JSON_DEPTH = 64  # documented in docs/operations.md; web/bodies.py must agree
+
 pytestmark = pytest.mark.anyio
 EVENT = {"command_name": "/x", "timestamp": "2025-01-01T00:00:00Z"}
 
@@ -93,3 +95,50 @@ async def test_an_unreachable_redis_lets_requests_through(store, backend, tmp_pa
     async with client_for(store, backend, tmp_path, redis_url="redis://127.0.0.1:1/0") as api:
         response = await api.get("/api/v1/sessions", headers=bearer(keys["alice"]))
     assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    return '{"a":' * depth + leaf + "}" * depth
+
+
+def _deep_bodies(depth: int) -> dict[str, tuple[str, str]]:
+    """(method, JSON body) per route that reads JSON, nested `depth` levels inside its documented shape."""
+    tool = '{"type":"tool_execution","tool_name":"Read","timestamp":"2025-01-01T00:00:00Z","attributes":%s}'
+    log = ('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"key":"k","value":'
+           '{"stringValue":"x","deep":%s}}]}]}]}]}')
+    return {
+        "/api/v1/metrics/batch": ("POST", '{"events":[%s]}' % (tool % _nested(depth))),
+        "/api/v1/metrics/tool-executions": ("POST", tool % _nested(depth)),
+        "/v1/logs": ("POST", log % _nested(depth)),
+        "/api/v1/hooks/claude-code": ("POST", '{"hook_event_name":"Stop","x":%s}' % _nested(depth)),
+        "/api/v1/hooks/tool-metrics": ("POST", '{"tool_name":"Read","enhanced_activity":%s}' % _nested(depth)),
+        "/api/org": ("PUT", '{"name":%s}' % _nested(depth)),
+        "/api/auth/login": ("POST", '{"email":%s,"password":"x"}' % _nested(depth)),
+    }
+
+
+@pytest.mark.parametrize("depth", [1_100, 5_000])
+async def test_deeply_nested_json_is_refused_naming_the_body_on_every_route(api, keys, depth):
+    """Nesting of 1,100 levels (batch attributes) or 5,000 (elsewhere) was a RecursionError: a 500
+    and a reset connection. OTLP answers its protocol's 400 for malformed data, REST 422."""
+    for path, (method, body) in _deep_bodies(depth).items():
+        response = await api.request(method, path, content=body.encode(),
+                                     headers={**bearer(keys["alice_admin"]), "Content-Type": "application/json"})
+        assert response.status_code == (400 if path == "/v1/logs" else 422), (path, response.text)
+        error = response.json()["error"]
+        assert error["field"] == "body" and f"deeper than {MAX_JSON_DEPTH} levels" in error["message"], path
+
+
+async def test_nesting_up_to_the_limit_is_accepted_and_brackets_in_strings_do_not_count(api, keys):
+    from fortium_metrics.web import bodies
+
+    assert bodies.MAX_JSON_DEPTH == MAX_JSON_DEPTH
+    brackets = '"' + '[[{{\\\\\\"[[' * 40 + '"'  # a string of brackets, escaped backslashes and quotes
+    attributes = _nested(MAX_JSON_DEPTH - 3, brackets)  # {"events": [{"attributes": ...: the limit exactly
+    body = '{"events":[{"type":"command","command_name":"/x","timestamp":"2025-01-01T00:00:00Z","attributes":%s}]}'
+    response = await api.post("/api/v1/metrics/batch", content=(body % attributes).encode(),
+                              headers={**bearer(keys["alice"]), "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
+    deeper = await api.post("/api/v1/metrics/batch", content=(body % _nested(MAX_JSON_DEPTH - 2, brackets)).encode(),
+                            headers={**bearer(keys["alice"]), "Content-Type": "application/json"})
+    assert deeper.status_code == 422 and deeper.json()["error"]["field"] == "body"

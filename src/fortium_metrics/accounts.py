@@ -98,7 +98,7 @@ class Accounts:
             await self.guard.failed(email, client)
             await self._audit_failure(email)
             raise Unauthorized(GENERIC_FAILURE)
-        await self.guard.succeeded(email)
+        await self.guard.succeeded(email, client)
         async with self.store.unit_of_work(Principal.org_admin(user.organization_id, label=email)) as uow:
             pair = await self._issue(uow, user, uuid.uuid4())
             audit.record(uow, "login", target=email)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 
 from .config import Settings
 from .context import AppContext
@@ -25,7 +27,8 @@ from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
-from .web.errors import data_error_handler, domain_error_handler
+from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler, http_error_handler
+from .web.middleware import proxy_middleware
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -49,8 +52,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
                 *otlp_routes(), *claude_hook_routes(),
                 *mcp_routes],
-        middleware=auth_middleware(verifier, settings),
-        exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler},
+        middleware=[*proxy_middleware(settings), Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
+        exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler,
+                            HTTPException: http_error_handler},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -5,6 +5,7 @@ secrets masked. A bad value fails at start-up with the variable's name (see `loa
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from enum import Enum
@@ -63,7 +64,8 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024,
-        description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413.",
+        description="Largest HTTP request body accepted (bytes), counted while reading; more is a 413. "
+        "Also the most a compressed (gzip, deflate) OTLP body may inflate to.",
     )
     rate_limit: str = Field(
         "6000/minute",
@@ -94,10 +96,18 @@ class Settings(BaseSettings):
     jwt_audience: str = Field("fortium-metrics", description="`aud` of issued access tokens, checked on use.")
     access_token_minutes: int = Field(15, ge=1, le=1440, description="Lifetime of an access token.")
     refresh_token_days: int = Field(30, ge=1, le=365, description="Lifetime of a refresh token (it rotates on use).")
+    login_failures_per_account_client: str = Field(
+        "5/15minutes", description="Failed sign-ins allowed per e-mail address from one client address; then that "
+        "client is refused for this e-mail for the window (other clients are not).")
     login_failures_per_account: str = Field(
-        "5/15minutes", description="Failed sign-ins allowed per e-mail address before it is locked for the window.")
+        "100/15minutes", description="Failed sign-ins allowed per e-mail address over all clients; past it only "
+        "clients that have not failed for this e-mail may try (the owner still signs in).")
     login_failures_per_client: str = Field(
-        "30/15minutes", description="Failed sign-ins allowed per client address.")
+        "30/15minutes", description="Failed sign-ins allowed per client address, whatever the e-mail.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IP addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto headers are believed. Default: none, so the client address is the peer's and a "
+        "client cannot pick its own address (sign-in throttling counts per address).")
     cookie_secure: bool | None = Field(
         None, description="Mark browser cookies Secure. Default: on in production mode, off in local mode "
         "(plain http://127.0.0.1).")
@@ -125,6 +135,28 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must look like 1200/minute or 50/second, or be 'off'") from None
         return value
+
+    @field_validator("login_failures_per_account_client", "login_failures_per_account", "login_failures_per_client")
+    @classmethod
+    def _login_limit(cls, value: str) -> str:
+        from limits import parse as parse_rate_limit  # here: `hook` starts without it
+
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError("must look like 5/15minutes") from None
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        networks = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network such as 10.0.0.0/8") from None
+        return ",".join(networks)
 
     @field_validator("database_url", "admin_database_url")
     @classmethod

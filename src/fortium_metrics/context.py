@@ -30,5 +30,6 @@ class AppContext:
 
     async def close(self, dispose_store: bool = True) -> None:
         await self.ingestor.close()
+        await self.accounts.guard.aclose()
         if dispose_store:
             await self.store.dispose()

@@ -44,6 +44,14 @@ class RateLimited(DomainError):
     code, status = "rate_limited", 429
 
 
+class Unavailable(DomainError):
+    """The database cannot be reached (down, restarting, connection cut): nothing is wrong with
+    the request, and the same request will work once it is back."""
+
+    code, status = "unavailable", 503
+    retry_after = 5  # seconds
+
+
 class ConfigError(DomainError):
     code, status = "config", 500
 
@@ -54,3 +62,13 @@ def refused_value(error: Exception) -> Invalid:
     replaces U+0000 before it gets this far (events.without_nul)."""
     reason = str(getattr(error, "orig", None) or error).splitlines()[0]
     return Invalid(f"the database cannot take a value of this request: {reason}")
+
+
+def unavailable(error: BaseException) -> Unavailable | None:
+    """An Unavailable for an error that means "the database cannot be reached", else None. The
+    message says nothing of where the database is (the caller may be anyone); the log does."""
+    from .store.engine import is_unreachable  # the store knows its drivers' errors
+
+    if not is_unreachable(error):
+        return None
+    return Unavailable(f"the database is unavailable right now; retry in {Unavailable.retry_after} s")

@@ -29,7 +29,7 @@ async def create_organization(uow: UnitOfWork, name: str, slug: str | None = Non
                               data_retention_days: int = 365) -> Organization:
     operator_only(uow, "create organisations")
     name = validation.non_empty(name, "name")
-    slug = validation.slug(slug or validation.slugify(name))
+    slug = validation.slug(slug or validation.default_slug(name))
     if data_retention_days < 1:
         raise Invalid("data_retention_days: must be at least 1", field="data_retention_days")
     await _slug_free(uow, slug)

@@ -28,7 +28,7 @@ class Member:
 async def create_team(uow: UnitOfWork, name: str, slug: str | None = None, description: str = "") -> Team:
     await authorize(uow, "teams.create")
     name = validation.non_empty(name, "name")
-    slug = validation.slug(slug or validation.slugify(name))
+    slug = validation.slug(slug or validation.default_slug(name))
     if await uow.session.scalar(select(Team.id).where(Team.slug == slug)):
         raise Conflict(f"slug: a team with slug {slug!r} already exists in this organisation", field="slug")
     team = Team(name=name, slug=slug, description=description)

@@ -121,7 +121,7 @@ async def test_domain_errors_become_actionable_tool_errors(alice, context, peopl
     assert "invalid input: team: no team 'nope' in this organisation" in await fails(
         alice, "record_tool_use", {"tool_name": "Read", "team": "nope"})
     assert "not found: session_id: no session 'missing'" in await fails(alice, "session_metrics", {"session_id": "missing"})
-    assert "start: must be before end" in await fails(
+    assert "start: must not be after end" in await fails(
         alice, "productivity_summary", {"start": "2026-02-01", "end": "2026-01-01"})
     writer = Principal(people.org_a, people.bob.user_id, "developer", frozenset({"ingest"}), "api_key", "key:w")
     async with Client(build_mcp(context, writer)) as bob:

@@ -29,8 +29,8 @@ class Window(BaseModel):
             parsed_start = _instant(start, "start") if start else parsed_end - timedelta(days=days)
         except OverflowError:  # `days` before the first day of the calendar
             raise Invalid("days: the window would start before the year 1", field="days") from None
-        if parsed_start >= parsed_end:
-            raise Invalid("start: must be before end", field="start")
+        if parsed_start > parsed_end:  # equal is a valid, empty window
+            raise Invalid("start: must not be after end", field="start")
         return cls(start=parsed_start, end=parsed_end)
 
 

@@ -41,7 +41,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     _print_first_steps(ctx, settings, settings.public_url or f"http://{settings.host}:{settings.port}")
     app = create_app(settings)
     tune_gc_for_serving()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    # proxy_headers off: the app believes X-Forwarded-For only from FORTIUM_TRUSTED_PROXIES
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False)
 
 
 def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) -> None:

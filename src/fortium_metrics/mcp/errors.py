@@ -8,7 +8,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
-from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, refused_value
+from ..errors import (Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable,
+                      refused_value, unavailable)
 
 _HINTS: tuple[tuple[type[DomainError], str, str], ...] = (
     (Invalid, "invalid input", "Correct the named field and call again."),
@@ -17,6 +18,7 @@ _HINTS: tuple[tuple[type[DomainError], str, str], ...] = (
     (Unauthorized, "unauthorized", "Send a valid API key: Authorization: Bearer <FORTIUM_API_KEY>."),
     (RateLimited, "rate limited", "Wait a minute and retry."),
     (Conflict, "conflict", "It already exists; use the existing one."),
+    (Unavailable, "temporarily unavailable", "Nothing was wrong with the call: retry it in a few seconds."),
 )
 
 
@@ -29,13 +31,16 @@ def tool_error_message(error: DomainError) -> str:
 
 def domain_cause(error: BaseException) -> DomainError | None:
     """The DomainError behind an SDK wrapper (UnexpectedToolError/ResourceError), if any; a value
-    the database refused counts as invalid input (errors.refused_value)."""
+    the database refused counts as invalid input (errors.refused_value), one it cannot reach as
+    a reason to retry (errors.unavailable)."""
     seen = error
     while seen is not None:
         if isinstance(seen, DomainError):
             return seen
         if isinstance(seen, DataError):
             return refused_value(seen)
+        if (down := unavailable(seen)) is not None:
+            return down
         seen = seen.__cause__
     return None
 

@@ -2,7 +2,6 @@
 `application/x-protobuf` and `application/json`, gzip or not."""
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 
@@ -29,6 +28,10 @@ class UnsupportedMediaType(Exception):
     pass
 
 
+class TooLarge(Exception):
+    """The body inflates to more than the limit (a decompression bomb, or simply too much)."""
+
+
 def media_type(content_type: str | None) -> str:
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind not in (PROTOBUF, JSON):
@@ -36,18 +39,33 @@ def media_type(content_type: str | None) -> str:
     return kind
 
 
-def inflate(body: bytes, encoding: str | None) -> bytes:
-    encoding = (encoding or "identity").lower()
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, zlib.error, EOFError) as error:
-        raise Invalid(f"body: cannot decompress {encoding} ({error})", field="body") from None
-    if encoding != "identity":
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def inflate(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The decompressed body, never more than `limit` bytes: inflated step by step with a cap on
+    the output, so 1 MiB of gzip that would become gigabytes stops at `limit` + 1 bytes."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in _WBITS:
         raise Invalid(f"Content-Encoding: {encoding!r} is not supported (gzip, deflate)", field="Content-Encoding")
-    return body
+    parts: list[bytes] = []
+    produced, rest = 0, body
+    try:
+        while rest:  # gzip allows several members one after the other
+            inflater = zlib.decompressobj(_WBITS[encoding])
+            part = inflater.decompress(rest, limit - produced + 1)
+            produced += len(part)
+            if produced > limit:
+                raise TooLarge(f"body: more than {limit} bytes once decompressed (FORTIUM_MAX_BODY_BYTES)")
+            if not inflater.eof:
+                raise Invalid(f"body: cannot decompress {encoding} (the stream is truncated)", field="body")
+            parts.append(part)
+            rest = inflater.unused_data if encoding == "gzip" else b""
+    except zlib.error as error:
+        raise Invalid(f"body: cannot decompress {encoding} ({error})", field="body") from None
+    return b"".join(parts)
 
 
 def parse(signal: str, body: bytes, kind: str) -> Message:

@@ -1,13 +1,27 @@
 """Engines for both databases, configured for the service's needs."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .rollup_sql import register_sqlite_functions
+
+
+# Errors that mean the database cannot be reached or dropped the connection: OperationalError
+# covers refused connections, a file SQLite cannot open, a terminated backend and a server
+# shutting down; InterfaceError a connection already closed; TimeoutError a pool with no free
+# connection in time. The request itself is fine: adapters answer 503 and ask for a retry.
+_UNREACHABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, psycopg.OperationalError,
+                psycopg.InterfaceError, sqlite3.OperationalError, ConnectionError)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    return isinstance(error, _UNREACHABLE)
 
 
 def async_url(url: str) -> str:

@@ -22,6 +22,7 @@ from ..analytics import AnalyticsQuery, QueryResult, trends
 from ..analytics.catalogue import DEFAULT_LABELS, DIMENSIONS, KPI_MEASURES, MEASURES, PUBLIC_MEASURES
 from ..errors import Invalid
 from .auth import request_principal
+from .bodies import invalid, validated
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
 
@@ -63,9 +64,12 @@ def parse(request: Request) -> tuple[AnalyticsQuery, str]:
         name = ".".join(str(p) for p in detail["loc"]) or "query"
         raise Invalid(f"{name}: {detail['msg']}", field=name) from None
     filters = {name: _split(value) for name, value in params.items() if name not in _RESERVED}
-    q = AnalyticsQuery(measures=_split(parsed.measures), group_by=_split(parsed.group_by), filters=filters,
-                       start=parsed.start, end=parsed.end, days=parsed.days, granularity=parsed.granularity,
-                       compare=parsed.compare, order_by=_split(parsed.order_by), limit=parsed.limit)
+    # The query's own rules (at least one measure, at most four dimensions...) name the parameter
+    # too: `measures=` was a ValidationError, a 500.
+    q = validated(AnalyticsQuery, dict(
+        measures=_split(parsed.measures), group_by=_split(parsed.group_by), filters=filters, start=parsed.start,
+        end=parsed.end, days=parsed.days, granularity=parsed.granularity, compare=parsed.compare,
+        order_by=_split(parsed.order_by), limit=parsed.limit), "query")
     return q, parsed.format
 
 
@@ -87,7 +91,8 @@ def as_csv(result: QueryResult) -> str:
                 "group size are withheld); leads their teams; managers and admins everything.",
     responses={200: ("Rows, totals and (with compare=previous) the previous period's totals; text/csv with "
                      "format=csv.", QueryResult),
-               404: ("A team, user or project filter names nothing in this organisation.", ErrorEnvelope)}))
+               404: ("A team, user or project filter names nothing in this organisation.", ErrorEnvelope)},
+    text_media={200: "text/csv"}))
 async def analytics_query(request: Request) -> Response:
     principal = await request_principal(request)
     q, output = parse(request)
@@ -163,8 +168,15 @@ def _trend_endpoint(summary: str, parameters: type[BaseModel], answer, run):
     async def endpoint(request: Request) -> JSONResponse:
         principal = await request_principal(request)
         parsed, filters = _params(request, parameters)
-        async with request.app.state.ctx.store.unit_of_work(principal) as uow:
-            found = await run(uow, parsed, filters)
+        try:
+            async with request.app.state.ctx.store.unit_of_work(principal) as uow:
+                found = await run(uow, parsed, filters)
+        except ValidationError as error:
+            # The services build the query model from these parameters (`measures=` is no
+            # measure): its refusal is the caller's error, not a 500. Any other model's is ours.
+            if error.title != AnalyticsQuery.__name__:
+                raise
+            raise invalid(error, "query") from None
         return JSONResponse(TypeAdapter(answer).dump_python(found, mode="json"))
 
     endpoint.__name__ = f"analytics_{parameters.__name__.removesuffix('Parameters').lower()}"

@@ -20,9 +20,9 @@ from starlette.routing import BaseRoute, Route
 from ..errors import Invalid
 from ..events import (AgentInvocation, CodeChange, CommandExecution, Event, EventBase, ProductivityMetric,
                       SessionEnd, SessionStart, TaskEvent, TokenUsage, ToolExecution)
-from ..ingest import IngestResult, ItemError, record_events, record_valid_events
+from ..ingest import MAX_BATCH, IngestResult, ItemError, record_events, record_valid_events
 from .auth import request_principal
-from .bodies import check_batch_size, loads, read_json, read_json_bytes
+from .bodies import check_batch_size, loads, off_loop, read_json, read_json_bytes
 from .errors import ErrorBody, error_body
 from .legacy import legacy_routes
 from .openapi import Operation, documented, openapi_json
@@ -34,6 +34,15 @@ SOURCE = "rest"
 
 class BatchRequest(BaseModel):
     events: list[Event] = Field(description="Up to 5000 events of any types, each with its `type`.")
+
+
+class BatchBody(BaseModel):
+    """The documented body: an item that is no valid event does not fail the request, it is
+    reported by index in the 200 answer, so the schema does not make it invalid either."""
+
+    events: list[Event | Any] = Field(max_length=MAX_BATCH, description=(
+        f"Up to {MAX_BATCH} events of any types, each with its `type` (see `Event`). Each is validated on "
+        "its own: the valid ones are stored, the others listed in `errors` by index."))
 
 
 def parse_valid_batch(raw: bytes) -> list[EventBase] | None:
@@ -56,7 +65,7 @@ class RejectedResult(IngestResult):
 
 
 @documented(Operation(
-    summary="Record a batch of events of any types", tag="ingest", body=BatchRequest,
+    summary="Record a batch of events of any types", tag="ingest", body=BatchBody,
     responses={200: ("Counts; invalid items are listed in `errors` by index.", IngestResult)},
     examples={"mixed": {"events": [
         {"type": "session_start", "session_id": "4f9e0c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b", "timestamp": "2025-09-15T14:00:00Z"},
@@ -68,12 +77,12 @@ async def metrics_batch(request: Request) -> JSONResponse:
     principal = await request_principal(request)
     raw = await read_json_bytes(request)
     ingestor = request.app.state.ctx.ingestor
-    events = parse_valid_batch(raw)
+    events = await off_loop(parse_valid_batch, raw)
     if events is not None:  # the usual case: every event valid, validated straight from the bytes
         check_batch_size(events)
         result = await record_valid_events(ingestor, principal, events, source=SOURCE)
     else:  # something is wrong: this path names each error
-        body = loads(raw)
+        body = await off_loop(loads, raw)
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise Invalid('events: expected {"events": [ ... ]}', field="events")
         check_batch_size(body["events"])
@@ -102,7 +111,7 @@ def typed_items(body: Any, event_type: str) -> tuple[list[Any], list[int], list[
     check_batch_size(body)
     items, indexes, errors = [], [], []
     for index, item in enumerate(body):
-        named = item.get("type", event_type) if isinstance(item, dict) else event_type
+        named = item.get("type") if isinstance(item, dict) and item.get("type") is not None else event_type
         if named != event_type:
             errors.append(ItemError(index=index, field="type",
                                     message=f"type: this endpoint records {event_type} events (got {named!r})"))

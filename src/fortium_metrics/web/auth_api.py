@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..accounts import TokenPair
+from ..validation import SPACE_CLASS
 from ..errors import Unauthorized
 from .auth import request_principal
 from .bodies import parse_body
@@ -24,9 +25,9 @@ from .session_cookies import REFRESH, clear_session, new_csrf_token, set_session
 
 
 class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    email: str = Field(max_length=320)  # any other wrong e-mail: the same 401 as a wrong password
+    password: str = Field(max_length=1024, pattern=f"[^{SPACE_CLASS}]", description="Not only spaces (the ends are stripped).")
     org: str | None = Field(None, max_length=64, description="Organisation slug; needed only when the e-mail "
                             "has accounts in several organisations.")
 
@@ -99,7 +100,9 @@ async def refresh(request: Request) -> JSONResponse:
 
 
 @documented(Operation(summary="Sign out: revoke this sign-in's refresh and access tokens", tag="auth",
-                      body=RefreshBody, public=True, responses={204: ("Signed out.", None)},
+                      body=RefreshBody, public=True,
+                      responses={204: ("Signed out (also when the token was unknown or already revoked).", None),
+                                 401: ("No refresh token in the body or the fm_refresh cookie.", ErrorEnvelope)},
                       examples={"token": {"refresh_token": "fmr_..."}}))
 async def logout(request: Request) -> Response:
     await request.app.state.ctx.accounts.logout(await _refresh_token(request))

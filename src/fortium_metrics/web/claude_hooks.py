@@ -7,6 +7,7 @@ unreadable JSON (422) are non-2xx, which Claude Code treats as a non-blocking no
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,10 +18,22 @@ from ..hooks import to_event
 from ..ingest import record_events
 from .auth import request_principal
 from .bodies import read_json
+from .errors import ErrorEnvelope
+from .openapi import Operation, documented
 
 HOOK_PATH = "/api/v1/hooks/claude-code"
 
 
+_EXAMPLE = {"session_id": "a4c2e8f0-1d3b-4a5c-8e7f-9b0a1c2d3e4f", "hook_event_name": "PostToolUse", "tool_name": "Edit",
+            "tool_input": {"file_path": "src/LoginForm.tsx"}, "tool_use_id": "toolu_01HkEdit7pQ2rS9tU4vW6xY8z",
+            "duration_ms": 14, "cwd": "/home/dev/src/web-app"}
+
+
+@documented(Operation(
+    summary="Claude Code HTTP hook: any hook event's JSON", tag="hooks", body=dict[str, Any], examples={"PostToolUse": _EXAMPLE},
+    description="Answers 204 with an empty body whatever the event (a body would reach the model's context). "
+                "Events that count are recorded; prompt text and tool input/output are never stored.",
+    responses={204: ("Received.", None), 422: ("Not a JSON object.", ErrorEnvelope)}))
 async def claude_code_hook(request: Request) -> Response:
     principal = await request_principal(request)
     payload = await read_json(request)

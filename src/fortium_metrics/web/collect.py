@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -24,14 +24,20 @@ from .openapi import Operation, documented
 SOURCE = "mcp_collect"
 
 
+def _command_or_agent(text: str) -> dict:
+    return {"required": [text], "properties": {text: {"type": "string", "minLength": 1}}}
+
+
 class CollectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # `command` or `agent_name` (collect_event decides which fact it is): said in the schema too
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [_command_or_agent("command"), _command_or_agent("agent_name")]})
     session_id: str | None = Field(None, max_length=128)
-    user_identifier: str | None = Field(None, max_length=320, description="E-mail or id of the user; default the API key's.")
+    user_identifier: str | None = Field(None, max_length=255, description="E-mail or id of the user; default the API key's.")
     agent_name: str | None = Field(None, max_length=200)
     command: str | None = Field(None, max_length=200, description="Slash command; without it the body is an agent invocation.")
-    execution_time_ms: float | None = Field(None, ge=0, le=86_400_000)
-    success: bool = True
+    execution_time_ms: StrictFloat | None = Field(None, ge=0, le=86_400_000)
+    success: StrictBool = True
     error_details: str | None = Field(None, max_length=10_000)
     metadata: dict[str, Any] = Field(default_factory=dict)
     timestamp: datetime | None = Field(None, description="ISO 8601. Default: now.")

@@ -13,9 +13,9 @@ one command or agent event, acknowledged with a `batch_id`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -40,27 +40,47 @@ _BODY_FROM_THE_DOC = {
 }
 
 
+def _iso_time(value: str) -> str:
+    """Kept as sent (local time with its offset), but it must be one: "0" or "soon" was taken
+    as a Unix time or ignored when nothing was recorded."""
+    if value:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not an ISO 8601 date and time") from None
+    return value
+
+
+# Empty or absent means now.
+_WHEN = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}, {"type": "null"}]}
+When = Annotated[str, AfterValidator(_iso_time)]
+
+
 class _Legacy(BaseModel):
-    model_config = ConfigDict(extra="allow")  # old clients send per-tool extras; they are kept
+    # Old clients send per-tool extras; they are kept. Strict: JSON false is no productivity score
+    # and "yes" no success flag (they were taken as 0.0 and true, while the schema said otherwise).
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class LegacyToolMetrics(_Legacy):
     event_type: str | None = Field(None, description="`tool_execution` (default) or `agent_invocation`.")
-    timestamp: str | None = Field(None, description="ISO 8601, usually local time with an offset. Default: now.")
+    timestamp: When | None = Field(None, description="ISO 8601, usually local time with an offset. Default: now.",
+                                  json_schema_extra=_WHEN)
     tool_name: str | None = Field(None, description="`pre` is skipped; `post` or none is recorded as tool `unknown`.")
     agent_name: str | None = Field(None, description="For agent records (`event_type: agent_invocation`).")
     session_id: str | None = Field(None, description="Only a UUID makes the event part of a session.")
     success: bool | None = None
     execution_time_ms: float | None = Field(None, description="The hook's own run time: kept as an attribute only.")
     user: str | None = Field(None, description="Attributes the event only when the API key has no user of its own.")
-    auth_token: str | None = Field(None, description="Dropped before anything else: never stored, logged or echoed.")
+    auth_token: Any = Field(None, description="Dropped before anything else, whatever it holds: never stored, "
+                            "logged or echoed.")
     enhanced_activity: dict[str, Any] | None = None
     error_message: str | None = None
 
 
 class LegacySessionStart(_Legacy):
     session_id: str = Field(min_length=1, max_length=128, description="A UUID; other ids are acknowledged, not recorded.")
-    start_time: str | None = Field(None, description="ISO 8601. Default: now.")
+    start_time: When | None = Field(None, description="ISO 8601. Default: now.", json_schema_extra=_WHEN)
     user_id: str | None = None
     environment: str | None = None
     git_branch: str | None = None
@@ -69,7 +89,7 @@ class LegacySessionStart(_Legacy):
 
 class LegacySessionEnd(_Legacy):
     session_id: str = Field(min_length=1, max_length=128)
-    end_time: str | None = Field(None, description="ISO 8601. Default: now.")
+    end_time: When | None = Field(None, description="ISO 8601. Default: now.", json_schema_extra=_WHEN)
     duration_hours: float | None = None
     productivity_score: float | None = Field(None, ge=0, le=10, description="The old 0-10 scale; kept as an attribute.")
     metrics: dict[str, Any] | None = None
@@ -80,7 +100,7 @@ class LegacyProductivityData(_Legacy):
     productivity_score: float | None = Field(None, ge=0, le=10, description="Recorded as metric legacy_productivity_score.")
     metrics: dict[str, Any] | None = None
     recommendations: list[Any] | None = None
-    timestamp: str | None = None
+    timestamp: When | None = Field(None, json_schema_extra=_WHEN)
 
 
 class LegacyAck(BaseModel):

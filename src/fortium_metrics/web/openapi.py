@@ -37,6 +37,7 @@ class Operation:
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)  # status -> (description, type)
     examples: dict[str, Any] = field(default_factory=dict)  # request body examples by name
     public: bool = False  # True: no API key needed
+    text_media: dict[int, str] = field(default_factory=dict)  # status -> another media type it may answer (text)
     undocumented: bool = False  # a route served without an Operation of its own (see below)
 
 
@@ -102,7 +103,7 @@ def _schemas(pairs: list[tuple[Route, Operation]]) -> tuple[dict, dict]:
     """All types in one pass, so models shared by several operations are defined once."""
     inputs = []
     for route, operation in pairs:
-        key = route.path_format
+        key = _key(route)
         if operation.body is not None:
             inputs.append(((key, "body"), "validation", TypeAdapter(operation.body)))
         if operation.query is not None:
@@ -119,6 +120,12 @@ def _schemas(pairs: list[tuple[Route, Operation]]) -> tuple[dict, dict]:
         schemas[key] = components[name]
         query_models.add(name)
     return schemas, {name: schema for name, schema in components.items() if name not in query_models}
+
+
+def _key(route: Route) -> tuple[str, str]:
+    """Schemas belong to one route (path and methods): GET and POST of a path are separate routes
+    with their own query and body types."""
+    return route.path_format, ",".join(route_methods(route))
 
 
 def _responses(operation: Operation) -> dict[int, tuple[str, Any]]:
@@ -138,11 +145,12 @@ def _responses(operation: Operation) -> dict[int, tuple[str, Any]]:
 
 
 def _operation(route: Route, method: str, operation: Operation, schemas: dict) -> dict:
-    key = route.path_format
+    key, path = _key(route), route.path_format
     document: dict[str, Any] = {
-        "operationId": _operation_id(method, key), "summary": operation.summary, "tags": [operation.tag],
+        "operationId": _operation_id(method, path), "summary": operation.summary, "tags": [operation.tag],
         "parameters": _path_parameters(route) + _query_parameters(schemas.get((key, "query"))),
-        "responses": {str(status): _response(status, text, schemas.get((key, status)), operation.public)
+        "responses": {str(status): _response(status, text, schemas.get((key, status)), operation.public,
+                                             operation.text_media.get(status))
                       for status, (text, _) in sorted(_responses(operation).items())},
     }
     if operation.description:
@@ -183,10 +191,12 @@ def _query_parameters(schema: dict | None) -> list[dict]:
     return parameters
 
 
-def _response(status: int, text: str, schema: dict | None, public: bool) -> dict:
+def _response(status: int, text: str, schema: dict | None, public: bool, text_media: str | None = None) -> dict:
     response: dict[str, Any] = {"description": text}
     if schema is not None:
         response["content"] = {"application/json": {"schema": schema}}
+    if text_media is not None:
+        response.setdefault("content", {})[text_media] = {"schema": {"type": "string"}}
     if not public and status != 401:
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS}
     return response

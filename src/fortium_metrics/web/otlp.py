@@ -1,7 +1,10 @@
 """OTLP/HTTP receiver routes: POST /v1/metrics and /v1/logs, also under the `/otlp` base path
 (OTEL_EXPORTER_OTLP_ENDPOINT=https://host/otlp, to which exporters append /v1/<signal>), and the
 bare base path for JSON bodies. Responses follow the OTLP spec: 200 with an Export…ServiceResponse
-in the request's content type, `partialSuccess` when some records were rejected."""
+in the request's content type, `partialSuccess` when some records were rejected.
+
+Compressed bodies are inflated up to FORTIUM_MAX_BODY_BYTES (more is a 413), and compressed or
+large bodies are decoded in a worker thread (bodies.off_loop)."""
 from __future__ import annotations
 
 import json
@@ -10,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from google.protobuf.message import Message
+
 from ..errors import BadRequest, Invalid
 from ..otlp import decode
 from ..otlp.service import receive_logs, receive_metrics
 from .auth import request_principal
-from .errors import UnsupportedMediaType
+from .bodies import check_depth, off_loop
+from .errors import PayloadTooLarge, UnsupportedMediaType
 
 _RECEIVERS = {"metrics": receive_metrics, "logs": receive_logs}
 
@@ -25,14 +31,25 @@ async def _export(request: Request, signal: str | None) -> Response:
         kind = decode.media_type(request.headers.get("content-type"))
     except decode.UnsupportedMediaType as error:
         raise UnsupportedMediaType(str(error), field="Content-Type") from None
+    encoding = request.headers.get("content-encoding")
+    limit = request.app.state.settings.max_body_bytes
     try:
-        body = decode.inflate(await request.body(), request.headers.get("content-encoding"))
-        signal = signal or _detect_signal(body, kind)
-        message = decode.parse(signal, body, kind)
+        signal, message = await off_loop(_decode, await request.body(), encoding, kind, signal, limit,
+                                         always=bool(encoding))  # small compressed bodies can inflate to much
+    except decode.TooLarge as error:
+        raise PayloadTooLarge(str(error), field="body") from None
     except Invalid as error:  # OTLP: malformed data is a 400, which exporters do not retry
         raise BadRequest(error.message, field=error.field) from None
     receipt = await _RECEIVERS[signal](request.app.state.ctx, principal, message)
     return Response(decode.response(signal, kind, receipt.rejected, receipt.message), media_type=kind)
+
+
+def _decode(raw: bytes, encoding: str | None, kind: str, signal: str | None, limit: int) -> tuple[str, Message]:
+    body = decode.inflate(raw, encoding, limit)
+    if kind == decode.JSON:
+        check_depth(body)
+    signal = signal or _detect_signal(body, kind)
+    return signal, decode.parse(signal, body, kind)
 
 
 def _detect_signal(body: bytes, kind: str) -> str:

@@ -20,13 +20,14 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
+from ..shared_limits import redis_storage
 from .auth import scope_principal
 from .errors import error_response
 
@@ -74,11 +75,7 @@ def build_rate_limiter(settings: Settings) -> OrgRateLimiter | None:
     item = parse(settings.rate_limit)
     if not settings.redis_url:
         return OrgRateLimiter(item, MemoryStorage())
-    # Our own pool, so shutdown can close it (`limits` offers no close). redis-py is already a
-    # dependency; `limits` would default to coredis, which is not.
-    pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
-    storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix=KEY_PREFIX,
-                           connection_pool=pool)
+    storage, pool = redis_storage(settings.redis_url, KEY_PREFIX)
     return OrgRateLimiter(item, storage, pool)
 
 

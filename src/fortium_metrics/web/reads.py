@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -20,6 +20,20 @@ from .auth import request_principal
 from .bodies import parse_query
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
+
+
+def _not_a_number(value: Any) -> Any:
+    """pydantic would read `start=0.5` as a Unix time; the parameter is documented as ISO 8601."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("not an ISO 8601 date or time")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 class FilterQuery(BaseModel):
@@ -34,8 +48,9 @@ class FilterQuery(BaseModel):
 
 class WindowQuery(FilterQuery):
     days: int = Field(7, ge=1, le=366, description="Window length in days, ending at `end` (default now).")
-    start: datetime | None = Field(None, description="Window start, ISO 8601 (no offset means UTC); overrides `days`.")
-    end: datetime | None = Field(None, description="Window end, ISO 8601 (no offset means UTC). Default: now.")
+    start: Instant | None = Field(None, description="Window start, ISO 8601 (no offset means UTC); overrides `days`. "
+                                  "Equal to `end`: an empty window; after it: a 422.")
+    end: Instant | None = Field(None, description="Window end, ISO 8601 (no offset means UTC). Default: now.")
 
     def window(self) -> Window:
         return Window.parse(self.start.isoformat() if self.start else None,

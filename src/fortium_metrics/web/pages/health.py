@@ -15,8 +15,11 @@ async def healthz(request: Request) -> JSONResponse:
     except Exception as error:  # health must answer, whatever the database says
         database = f"unavailable: {type(error).__name__}"
     status = 200 if database == "ok" else 503
+    # Redis down does not make the service unhealthy (limits fall back to per-process counting),
+    # so it is reported but never turns the answer into a 503.
+    redis = await request.app.state.ctx.accounts.guard.redis_status()
     return JSONResponse(
         {"status": "ok" if status == 200 else "degraded", "database": database,
-         "dialect": store.dialect, "version": __version__},
+         "dialect": store.dialect, "version": __version__, "redis": redis},
         status_code=status,
     )
