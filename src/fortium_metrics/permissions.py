@@ -87,6 +87,14 @@ async def members_of(uow: UnitOfWork, teams: set[uuid.UUID]) -> set[uuid.UUID]:
     return set(await uow.session.scalars(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))))
 
 
+async def live_rooms(uow: UnitOfWork) -> tuple[set[uuid.UUID], bool]:
+    """Which live updates (web/live.py) the principal hears besides their organisation's: the teams
+    they belong to, and (True) every team's when they read every team (managers, admins)."""
+    await authorize(uow, "metrics.read")
+    principal = uow.principal
+    return await member_teams(uow, principal), principal.kind == "system" or principal.role in STAFF
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a read may cover after applying the rules: a user, a team, or (None, None) all."""
