@@ -24,6 +24,7 @@ from .web.api import api_routes
 from .web.auth_api import auth_routes
 from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
+from .web.dashboards_api import dashboard_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
 from .web.errors import data_error_handler, domain_error_handler
@@ -50,7 +51,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
+        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(), *dashboard_routes(),
                 *otlp_routes(), *claude_hook_routes(), *live_routes(),
                 *mcp_routes],
         middleware=auth_middleware(verifier, settings),
