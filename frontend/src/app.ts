@@ -45,6 +45,8 @@ function start(): void {
   const form = document.querySelector<HTMLFormElement>("form[data-filter-bar]");
   if (form) setupFilterBar(form, (url) => window.location.assign(url), window.location.pathname);
   document.querySelectorAll<HTMLElement>("[data-widget]").forEach((element) => { void loadWidget(element, context); });
+  const grid = document.querySelector<HTMLElement>("[data-grid]");
+  if (grid) void import("./grid").then(({ mountGrid }) => mountGrid(grid, context));
 }
 
 start();
