@@ -8,9 +8,11 @@ FORTIUM_TEST_REQUIRE_POSTGRES=1 (CI) a missing server is an error instead.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,12 +193,13 @@ async def api(app):
 class LiveServer:
     url: str
     app: object
+    loop: object = None  # the server's event loop (asyncio.run_coroutine_threadsafe into the app)
 
 
-@pytest.fixture
-def live_server(backend, tmp_path):
-    """The real app under uvicorn on 127.0.0.1 (own thread, own event loop, own engine), for
-    clients that need a socket: SDK exporters, MCP transports, subprocesses."""
+@contextlib.contextmanager
+def running_server(backend, data_dir, **settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on 127.0.0.1 (own thread, own event loop, own engine), with
+    these settings; for clients that need a socket: SDK exporters, MCP transports, WebSockets."""
     import socket
     import threading
     import time
@@ -209,8 +212,7 @@ def live_server(backend, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = load_settings(database_url=backend.url, data_dir=tmp_path / "live", port=port)
-    app = create_app(settings)
+    app = create_app(load_settings(database_url=backend.url, data_dir=data_dir, port=port, **settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -218,9 +220,18 @@ def live_server(backend, tmp_path):
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app, server.servers[0].get_loop())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(backend, tmp_path):
+    """The real app under uvicorn (running_server) with the default settings."""
+    with running_server(backend, tmp_path / "live") as server:
+        yield server
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from starlette.routing import Route
 from rest_support import bearer
 from fortium_metrics import apikeys, projects, teams, users
 from fortium_metrics.accounts import ROLE_SCOPES
+from fortium_metrics.dashboards import service as dashboards
+from fortium_metrics.dashboards.defaults import PERSONAL
 from fortium_metrics.ingest import record_events
 from fortium_metrics.mcp.server import build_mcp
 from fortium_metrics.permissions import ACTIONS
@@ -34,6 +36,7 @@ class World:
     principals: dict[str, Principal]
     path_ids: dict[str, str]  # path parameter -> an org A object
     secrets_of_a: list[str]  # strings that must never appear in another organisation's answers
+    own_ids: dict[str, dict[str, str]]  # role -> path parameters of objects that are the caller's own (dashboards)
 
 
 def allowed(action: str | None, role: str) -> bool:
@@ -71,10 +74,16 @@ async def world(store, people, app) -> World:
             user = await users.get_user(uow, user_id)
         tokens[name] = (await app.state.ctx.accounts.sign_in_user(user, "test")).access_token
         principals[name] = Principal(org, user_id, role, ROLE_SCOPES[role], "user", name)
+    own_ids = {}
+    for name in ("admin", "manager", "developer", "lead"):  # a layout of each, its own to change and delete
+        async with store.unit_of_work(principals[name]) as uow:
+            layout = PERSONAL.model_copy(update={"name": f"Dashboard Of Org A {name}"})
+            own_ids[name] = {"dashboard_id": str((await dashboards.create_dashboard(uow, layout)).id)}
     return World(tokens, principals,
                  {"user_id": str(people.bob.user_id), "team_id": str(team.id), "project_id": str(project.id),
-                  "key_id": str(key.id), "session_id": "session-of-org-a"},
-                 ["Platform Secret Team", "project-of-org-a", "key of org a", "ToolOfOrgA", "bob@a.test"])
+                  "key_id": str(key.id), "session_id": "session-of-org-a", **own_ids["admin"]},
+                 ["Platform Secret Team", "project-of-org-a", "key of org a", "ToolOfOrgA", "bob@a.test",
+                  "Dashboard Of Org A"], own_ids)
 
 
 def served_routes(app) -> list[tuple[str, str]]:
@@ -103,12 +112,15 @@ def _examples(document: dict) -> dict[tuple[str, str], object]:
 
 
 async def _call(api, method, path, world, who, examples):
-    url = re.sub(r"\{(\w+)\}", lambda m: world.path_ids[m.group(1)], path)
+    ids = {**world.path_ids, **world.own_ids.get(who, {})}
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
     body = examples.get((method, path))
     if path.startswith(("/v1/", "/otlp")):
         body = {"resourceLogs": []} if "logs" in path or path == "/otlp" else {"resourceMetrics": []}
     elif path == "/api/teams/{team_id}/members" and method == "POST":
         body = {"user": "bob@a.test", "role": "member"}  # exists in org A whoever runs first
+    elif path == "/api/dashboards/{dashboard_id}/publish" and method == "POST":
+        body = {"to": "team", "team": world.path_ids["team_id"]}  # the team the lead leads
     elif path == "/api/v1/hooks/claude-code":
         body = {"hook_event_name": "Stop", "session_id": "matrix"}
     elif body is None and method in ("POST", "PUT"):

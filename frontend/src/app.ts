@@ -2,6 +2,7 @@
 // an enhancement: the pages work without it.
 import type { PageContext } from "./analytics";
 import { forgetFilters, rememberFilters, restoredUrl, setupFilterBar } from "./filters";
+import { startLive } from "./live";
 import { setupThemeToggle } from "./theme";
 import { loadWidget } from "./widgets";
 
@@ -40,9 +41,12 @@ function start(): void {
     rememberFilters(storage, context.userId, window.location.search);
     document.querySelector("[data-filter-reset]")?.addEventListener("click", () => forgetFilters(storage, context.userId));
   }
+  startLive(document, window.location);
   const form = document.querySelector<HTMLFormElement>("form[data-filter-bar]");
   if (form) setupFilterBar(form, (url) => window.location.assign(url), window.location.pathname);
   document.querySelectorAll<HTMLElement>("[data-widget]").forEach((element) => { void loadWidget(element, context); });
+  const grid = document.querySelector<HTMLElement>("[data-grid]");
+  if (grid) void import("./grid").then(({ mountGrid }) => mountGrid(grid, context));
 }
 
 start();

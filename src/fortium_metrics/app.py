@@ -1,7 +1,8 @@
-"""create_app(settings) -> Starlette: dashboard, health, REST API and MCP over HTTP in one app.
+"""create_app(settings) -> Starlette: dashboard, health, REST API, live updates (/ws) and MCP over
+HTTP in one app.
 
-The lifespan owns what runs: the MCP session manager, the scheduler, the ingestion writer and the
-engine. Nothing is built at import time, so tests make a fresh app per case.
+The lifespan owns what runs: the MCP session manager, the scheduler, the ingestion writer, the
+live-event bus and the engine. Nothing is built at import time, so tests make a fresh app per case.
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from .web.api import api_routes
 from .web.auth_api import auth_routes
 from .web.auth import CredentialVerifier, auth_middleware
 from .web.claude_hooks import claude_hook_routes
+from .web.dashboards_api import dashboard_routes
 from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
 from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler, http_error_handler
+from .web.live import build_hub, live_routes
 from .web.middleware import proxy_middleware
 
 
@@ -36,11 +39,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     ctx = AppContext.build(settings, store)
     verifier = CredentialVerifier(ctx.store, ctx.accounts)
     mcp_routes, mcp_lifespan = mcp_http(ctx, verifier)
+    hub = build_hub(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         scheduler = build_scheduler(settings, ctx.store)
         scheduler.start()
+        await ctx.bus.start()
         try:
             async with mcp_lifespan():
                 yield
@@ -49,8 +54,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(),
-                *otlp_routes(), *claude_hook_routes(),
+        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(), *dashboard_routes(),
+                *otlp_routes(), *claude_hook_routes(), *live_routes(),
                 *mcp_routes],
         middleware=[*proxy_middleware(settings), Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
         exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler,
@@ -60,4 +65,5 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.store = ctx.store
+    app.state.hub = hub
     return app

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
         description="Concurrent ingestion transactions per process on PostgreSQL: while one commits, the "
         "next batch is already being written. SQLite always uses one (it has a single write lock).",
     )
+    ws_max_per_user: int = Field(
+        10, ge=1, le=1000,
+        description="Live-update WebSocket connections (/ws) one person or key may hold per process; the next "
+        "is closed with code 4429.")
+    ws_queue_messages: int = Field(
+        256, ge=8, le=100_000,
+        description="Live messages waiting for one WebSocket client; a client that falls this far behind "
+        "(it does not read) is closed with code 4008, the others are not slowed.")
+    ws_heartbeat_seconds: float = Field(
+        25.0, gt=0, le=3600, description="How often /ws sends a heartbeat, so clients notice a dead connection.")
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8765, ge=1, le=65535, description="Port `serve` listens on.")
     log_level: str = Field("info", description="debug | info | warning | error")

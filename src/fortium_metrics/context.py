@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .accounts import Accounts
+from .bus import EventBus, build_bus, metric_ingested
 from .config import Settings
 from .ingest import Ingestor
 from .jwt_tokens import TokenKeys
@@ -19,17 +20,21 @@ class AppContext:
     store: Store
     ingestor: Ingestor
     accounts: Accounts
+    bus: EventBus  # live events: published here, heard by the WebSocket hub (web/live.py)
 
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> "AppContext":
         store = store or Store(create_engine(settings.effective_database_url))
         accounts = Accounts(store, TokenKeys.from_settings(settings), LoginGuard(settings),
                             timedelta(days=settings.refresh_token_days))
-        return cls(settings=settings, store=store, ingestor=Ingestor(store, writers=settings.ingest_writers),
-                   accounts=accounts)
+        bus = build_bus(settings)
+        ingestor = Ingestor(store, writers=settings.ingest_writers,
+                            on_commit=lambda org, counts, teams: bus.publish(metric_ingested(org, counts, teams)))
+        return cls(settings=settings, store=store, ingestor=ingestor, accounts=accounts, bus=bus)
 
     async def close(self, dispose_store: bool = True) -> None:
         await self.ingestor.close()
         await self.accounts.guard.aclose()
+        await self.bus.close()
         if dispose_store:
             await self.store.dispose()

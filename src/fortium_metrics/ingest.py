@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,10 +141,16 @@ class Ingestor:
 
     `writers` transactions run at once on PostgreSQL (SQLite has one write lock: one writer).
     Each writer takes whatever is queued when it becomes free, so while one transaction waits for
-    the database the next is already being built and written, and PostgreSQL works on both."""
+    the database the next is already being built and written, and PostgreSQL works on both.
 
-    def __init__(self, store: Store, max_rows_per_transaction: int = 20_000, writers: int = 2) -> None:
+    `on_commit(organization_id, counts by kind, team ids)` is called once per committed
+    transaction that stored something new (the live updates: context.py publishes it), never per
+    event and never before the commit."""
+
+    def __init__(self, store: Store, max_rows_per_transaction: int = 20_000, writers: int = 2,
+                 on_commit: "CommitListener | None" = None) -> None:
         self.store = store
+        self.on_commit = on_commit
         self.max_rows = max_rows_per_transaction
         self.writers = writers if store.dialect == "postgresql" else 1
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -185,7 +192,7 @@ class Ingestor:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
-                    results = await _write(uow, group, self.teams_of_people)
+                    results, stored = await _write(uow, group, self.teams_of_people)
                 break
             except Exception as error:  # the transaction rolled back: nothing of this group is stored
                 cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
@@ -209,16 +216,32 @@ class Ingestor:
         for pending, result in zip(group, results):
             if not pending.future.done():
                 pending.future.set_result(result)
+        if stored.kinds and self.on_commit is not None:
+            try:
+                self.on_commit(org, dict(stored.kinds), stored.teams)
+            except Exception:  # a live update is a hint: it never fails what was stored
+                log.exception("ingestion commit listener failed")
 
 
 _ATTEMPTS = 3
 _TRANSIENT = (DeadlockDetected, SerializationFailure)  # aborted only because of another transaction
+CommitListener = Callable[[uuid.UUID, dict[str, int], set[uuid.UUID]], None]
 
 
-async def _write(uow: UnitOfWork, group: list[_Pending], teams_of_people: TeamsOfPeople) -> list[IngestResult]:
+@dataclass
+class _Stored:
+    """What a transaction newly stored: events by kind (sessions by event type), teams touched."""
+
+    kinds: Counter = field(default_factory=Counter)
+    teams: set[uuid.UUID] = field(default_factory=set)
+
+
+async def _write(uow: UnitOfWork, group: list[_Pending],
+                 teams_of_people: TeamsOfPeople) -> tuple[list[IngestResult], _Stored]:
     # Counts are plain ints until the end: IngestResult is a pydantic model, and assigning to
     # its fields once per event costs more than building the row.
     results = [IngestResult() for _ in group]
+    stored = _Stored()
     accepted, duplicates = [0] * len(group), [0] * len(group)
     rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates, teams_of_people)
     fresh = await write_events(uow, rows)
@@ -228,18 +251,24 @@ async def _write(uow: UnitOfWork, group: list[_Pending], teams_of_people: TeamsO
     for position, index, event, ids, source in sorted(sessions, key=lambda item: item[2].session_id):
         if await _record_session(uow, event, ids, source):
             accepted[position] += 1
+            stored.kinds[event.type] += 1
+            if ids["team_id"] is not None:
+                stored.teams.add(ids["team_id"])
         else:
             duplicates[position] += 1
             results[position].duplicate_indexes.append(index)
     for row, (position, index) in zip(rows, owners):
         if row[DEDUP_KEY] in fresh:
             accepted[position] += 1
+            stored.kinds[row[_KIND]] += 1
+            if row[_TEAM] is not None:
+                stored.teams.add(row[_TEAM])
         else:
             duplicates[position] += 1
             results[position].duplicate_indexes.append(index)
-    for result, stored, repeated in zip(results, accepted, duplicates):
-        result.accepted, result.duplicates = stored, repeated
-    return results
+    for result, new, repeated in zip(results, accepted, duplicates):
+        result.accepted, result.duplicates = new, repeated
+    return results, stored
 
 
 async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResult], accepted: list[int],

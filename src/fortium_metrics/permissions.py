@@ -48,6 +48,11 @@ ACTIONS: dict[str, Rule] = {
     "org.update": Rule(ADMIN, "admin", "change organisation settings (retention, unknown users, limits)"),
     "audit.read": Rule(ADMIN, "admin", "read the audit log"),
     "sso.configure": Rule(ADMIN, "admin", "configure single sign-on"),
+    "dashboards.read": Rule(ALL, "read", "open their own dashboard layouts and the defaults published to them"),
+    "dashboards.write": Rule(ALL, "read", "save, change and delete their own dashboard layouts"),
+    "dashboards.publish_team": Rule(STAFF, "read", "publish a layout as a team's default, or withdraw one",
+                                    team_lead_may=True),
+    "dashboards.publish_org": Rule(STAFF, "read", "publish a layout as the organisation's default, or withdraw one"),
 }
 
 
@@ -85,6 +90,30 @@ async def members_of(uow: UnitOfWork, teams: set[uuid.UUID]) -> set[uuid.UUID]:
     if not teams:
         return set()
     return set(await uow.session.scalars(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(teams))))
+
+
+async def live_rooms(uow: UnitOfWork) -> tuple[set[uuid.UUID], bool]:
+    """Which live updates (web/live.py) the principal hears besides their organisation's: the teams
+    they belong to, and (True) every team's when they read every team (managers, admins)."""
+    await authorize(uow, "metrics.read")
+    principal = uow.principal
+    return await member_teams(uow, principal), principal.kind == "system" or principal.role in STAFF
+
+
+async def dashboard_audience(uow: UnitOfWork) -> tuple[set[uuid.UUID], bool]:
+    """Whose published dashboards apply to the principal: the teams they belong to, and (True)
+    every team's for those who read every team (they may also withdraw them)."""
+    await authorize(uow, "dashboards.read")
+    return await member_teams(uow, uow.principal), uow.principal.role in STAFF
+
+
+async def authorize_publishing(uow: UnitOfWork, to: str, team_id: uuid.UUID | None) -> None:
+    """Publishing to (or withdrawing from) a team: its leads, managers, admins; to the organisation:
+    managers and admins."""
+    if to == "organization":
+        await authorize(uow, "dashboards.publish_org")
+    else:
+        await authorize(uow, "dashboards.publish_team", team_id)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     _print_first_steps(ctx, settings, settings.public_url or f"http://{settings.host}:{settings.port}")
     app = create_app(settings)
     tune_gc_for_serving()
-    # proxy_headers off: the app believes X-Forwarded-For only from FORTIUM_TRUSTED_PROXIES
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False)
+    # proxy_headers off: the app believes X-Forwarded-For only from FORTIUM_TRUSTED_PROXIES.
+    # No permessage-deflate: live messages are a few hundred bytes, and a compressor per WebSocket
+    # costs ~30 KiB and CPU on every send to every client (docs/benchmarks.md, bench_ws.py).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False,
+                ws_per_message_deflate=False)
 
 
 def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) -> None:

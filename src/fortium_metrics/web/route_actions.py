@@ -16,6 +16,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     **{("GET", path): "metrics.read" for path in (
         "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions")},
     ("GET", "/admin"): "org.update",
+    ("GET", "/dashboards"): "dashboards.read",
+    ("GET", "/dashboards/{dashboard_id}"): "dashboards.read",
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/analytics/catalogue"): PUBLIC,
     ("GET", "/api/v1/hooks/health"): PUBLIC,
@@ -55,6 +57,13 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/api/org"): "org.read",
     ("PUT", "/api/org"): "org.update",
     ("GET", "/api/audit"): "audit.read",
+    ("GET", "/api/dashboards"): "dashboards.read",
+    ("GET", "/api/dashboards/{dashboard_id}"): "dashboards.read",
+    ("POST", "/api/dashboards"): "dashboards.write",
+    ("PUT", "/api/dashboards/{dashboard_id}"): "dashboards.write",
+    ("DELETE", "/api/dashboards/{dashboard_id}"): "dashboards.write",
+    ("POST", "/api/dashboards/{dashboard_id}/publish"): "dashboards.publish_team",  # the organisation: publish_org
+    ("DELETE", "/api/dashboards/{dashboard_id}/publish"): "dashboards.publish_team",
 }
 
 # MCP transports: each tool maps to an action (mcp/ tools call the same services).

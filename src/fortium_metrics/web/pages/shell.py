@@ -35,6 +35,7 @@ NAV = (
     NavItem("tools", "Tools & agents", "/tools", "metrics.read", "wrench"),
     NavItem("projects", "Projects", "/projects", "metrics.read", "folder"),
     NavItem("sessions", "Sessions", "/sessions", "metrics.read", "clock"),
+    NavItem("dashboards", "My dashboards", "/dashboards", "dashboards.read", "layout"),
     NavItem("admin", "Admin", "/admin", "org.update", "shield"),
 )
 
