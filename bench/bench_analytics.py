@@ -238,6 +238,18 @@ async def build(store: Store, slug: str, load, events: int, end: datetime, seed:
     return org
 
 
+async def measure_kept(admin_url: str, name: str, events: int, runs: int, raw_runs: int) -> None:
+    """Measure a database an earlier `--keep` run built (loading 10M events takes a while)."""
+    from sqlalchemy.engine import make_url
+
+    app = make_url(admin_url).set(database=name, username=APP_ROLE, password=None, drivername="postgresql")
+    store = Store(create_engine(app.render_as_string(hide_password=False)))
+    async with store.unit_of_work(Principal.system("bench")) as uow:
+        org = next(o.id for o in await orgs.list_organizations(uow) if o.slug == "measured")
+    report("PostgreSQL", events, await measure(store, org, runs, raw_runs))
+    await store.dispose()
+
+
 async def run_postgres(admin_url: str, events: int, runs: int, raw_runs: int, end: datetime, keep: bool) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
@@ -304,12 +316,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/fortium-bench-analytics"), help="SQLite file's folder.")
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database (its name is printed).")
+    parser.add_argument("--database", help="Measure this kept PostgreSQL database instead of building one.")
     args = parser.parse_args()
     end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     if "postgres" in args.backends:
         if not args.pg_admin_url:
             sys.exit("--pg-admin-url is needed for PostgreSQL (or --backends sqlite)")
-        asyncio.run(run_postgres(args.pg_admin_url, args.events, args.runs, args.raw_runs, end, args.keep))
+        if args.database:
+            asyncio.run(measure_kept(args.pg_admin_url, args.database, args.events, args.runs, args.raw_runs))
+        else:
+            asyncio.run(run_postgres(args.pg_admin_url, args.events, args.runs, args.raw_runs, end, args.keep))
     if "sqlite" in args.backends:
         asyncio.run(run_sqlite(args.data, args.events, args.runs, args.raw_runs, end))
 
