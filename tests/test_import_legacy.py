@@ -3,6 +3,7 @@ the parser alone, end to end into SQLite and PostgreSQL, and through the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from ..analytics.catalogue import DIMENSIONS, PUBLIC_MEASURES, TIME_DIMENSIONS
 from ..analytics.query import label_dimensions
@@ -21,6 +21,8 @@ from ..errors import Invalid
 COLUMNS = 12
 MAX_WIDGETS = 50
 Chart = Literal["tiles", "line", "bar", "stacked_bar", "table", "pie"]
+# The schema lists the catalogue's measures; the check stays check_widgets', whose error names the field.
+MeasureName = Annotated[str, WithJsonSchema({"type": "string", "enum": PUBLIC_MEASURES})]
 
 
 class Strict(BaseModel):
@@ -30,7 +32,7 @@ class Strict(BaseModel):
 class Widget(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Unique within the layout.")
     title: str = Field("", max_length=200)
-    measures: list[str] = Field(min_length=1, max_length=12, description="Analytics measures (the catalogue's).")
+    measures: list[MeasureName] = Field(min_length=1, max_length=12, description="Analytics measures (the catalogue's).")
     group_by: list[str] = Field(default_factory=list, max_length=4, description="Analytics dimensions.")
     filters: dict[str, list[str]] | None = Field(None, max_length=20, description="Dimension -> accepted values.")
     chart: Chart
