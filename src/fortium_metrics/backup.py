@@ -2,8 +2,8 @@
 
 * SQLite: the online backup API (`sqlite3.Connection.backup`): a consistent copy while the
   service keeps running; restore copies a backup file over the database the same way.
-* PostgreSQL: `pg_dump --format=custom` and `pg_restore --clean --if-exists --single-transaction`,
-  run with FORTIUM_ADMIN_DATABASE_URL. That role must see every row: a superuser or a role with
+* PostgreSQL: `pg_dump --format=custom`; restore replays it (`pg_restore` piped into `psql`) after
+  replacing the `public` schema, in ONE transaction, run with FORTIUM_ADMIN_DATABASE_URL. That role must see every row: a superuser or a role with
   BYPASSRLS (tenant tables FORCE row-level security, which pg_dump would otherwise refuse).
 
 `fingerprint(url)` lists every table's row count and a SHA-256 of its rows in primary-key order;
@@ -17,6 +17,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, pool, select, text
@@ -101,9 +102,39 @@ def restore(admin_url: str, source: Path) -> None:
         return
     if not head.startswith(PG_DUMP_MAGIC):
         raise Invalid(f"FILE: {source} is not a pg_dump custom-format backup", field="FILE")
+    _restore_postgres(admin_url, source)
+
+
+# Replaces the schema rather than `pg_restore --clean`, which cannot drop the constraints of
+# partitions (inherited from metric_events); all of it one transaction, so a failed restore
+# leaves the database as it was.
+_REPLACE_SCHEMA = b"DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+
+
+def _restore_postgres(admin_url: str, source: Path) -> None:
     url, env = _libpq(admin_url)
-    _run([_tool("pg_restore"), "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
-          "--dbname", url, str(source)], env)
+    # Errors go to files: a pipe nobody reads while the data streams could fill and stall both.
+    with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as psql_errors:
+        script = subprocess.Popen([_tool("pg_restore"), "--file=-", str(source)], stdout=subprocess.PIPE,
+                                  stderr=script_errors, env=env)
+        psql = subprocess.Popen([_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction", "-v",
+                                 "ON_ERROR_STOP=1", "--dbname", url], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=psql_errors, env=env)
+        try:
+            psql.stdin.write(_REPLACE_SCHEMA)
+            shutil.copyfileobj(script.stdout, psql.stdin, 1 << 20)
+        except BrokenPipeError:
+            pass  # psql stopped at an error: reported below
+        finally:
+            psql.stdin.close()
+            script.stdout.close()
+        failed_script, failed_psql = script.wait() != 0, psql.wait() != 0
+        # psql first: when it stops at an error, pg_restore dies of the closed pipe.
+        for failed, errors, what in ((failed_psql, psql_errors, "restoring failed (nothing was changed)"),
+                                     (failed_script, script_errors, "pg_restore failed")):
+            if failed:
+                errors.seek(0)
+                raise ConfigError(f"{what}: {errors.read().decode(errors='replace').strip()[-2000:]}")
 
 
 def _check_revision(url: str) -> None:
