@@ -187,3 +187,54 @@ async def test_an_expired_lease_is_taken_over(own_store):
     assert dead is not None
     taken = await leases.try_acquire(own_store, "job", timedelta(minutes=1))
     assert taken is not None and taken.holder != "dead:1"
+
+
+def test_the_command_dry_run_and_run(own_backend, tmp_path, monkeypatch):
+    """`retention run --dry-run --json` reports and keeps; `retention run` deletes; both by the CLI."""
+    import asyncio
+    import json
+
+    from click.testing import CliRunner
+
+    from fortium_metrics.cli import main
+
+    async def setup():
+        store = Store(create_engine(own_backend.url))
+        try:
+            _, slug, dev = await make_org(store, 30)
+            ingestor = Ingestor(store)
+            await record_events(ingestor, dev, [event(10), event(100)], "test")
+            await ingestor.close()
+            return slug, dev.organization_id
+        finally:
+            await store.dispose()
+
+    slug, org = asyncio.run(setup())
+    env = {"FORTIUM_DATABASE_URL": own_backend.url, "FORTIUM_ADMIN_DATABASE_URL": own_backend.owner_url,
+           "FORTIUM_DATA_DIR": str(tmp_path / "data")}
+    dry = CliRunner(env=env).invoke(main, ["retention", "run", "--dry-run", "--json"], catch_exceptions=False)
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.output)
+    assert report["dry_run"] is True and [(r["org"], r["events"]) for r in report["organizations"]] == [(slug, 1)]
+    done = CliRunner(env=env).invoke(main, ["retention", "run", "--org", slug], catch_exceptions=False)
+    assert done.exit_code == 0 and f"{slug}: deleted 1 events" in done.output
+
+    async def left():
+        store = Store(create_engine(own_backend.url))
+        try:
+            return await counts(store, org)
+        finally:
+            await store.dispose()
+
+    assert asyncio.run(left())["events"] == 1
+    unknown = CliRunner(env=env).invoke(main, ["retention", "run", "--org", "nope"])
+    assert unknown.exit_code == 1 and "nope" in unknown.output
+
+
+async def test_retention_days_are_validated_strictly(own_store):
+    from fortium_metrics.errors import Invalid
+
+    async with own_store.unit_of_work(Principal.system("test")) as uow:
+        for bad in (0, 3651, True, 30.5):
+            with pytest.raises(Invalid, match="data_retention_days"):
+                await orgs.create_organization(uow, "Bad", unique_slug("bad"), bad)
