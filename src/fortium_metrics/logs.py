@@ -79,5 +79,7 @@ def configure(log_format: str, level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # APScheduler says "Running job …" twice a minute at INFO; its warnings and errors still show.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     # JSON mode logs its own access line (web/request_log.py: the route, never the query string).
     logging.getLogger("uvicorn.access").disabled = log_format == "json"

@@ -55,7 +55,7 @@ def build_scheduler(settings: Settings, store: Store) -> AsyncIOScheduler:
         return report is not None
 
     def add(name: str, job: Callable[[], Awaitable[bool]], first: datetime = soon, **trigger) -> None:
-        scheduler.add_job(tracked(name, job), "interval", id=name, next_run_time=first, coalesce=True,
+        scheduler.add_job(tracked(name, job), "interval", id=name, name=name, next_run_time=first, coalesce=True,
                           max_instances=1, **trigger)
 
     # Stale rollups (a new time zone, a new cube definition, an upgrade) are rebuilt within a
