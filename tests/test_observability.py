@@ -107,13 +107,17 @@ async def test_json_logs_carry_request_and_organisation_ids_and_never_a_secret(s
             listed = await client.get("/api/users", headers={"Authorization": f"Bearer {keys['alice_admin']}",
                                                              "X-Request-ID": "req-123"})
             await client.post("/api/auth/login", json={"email": "alice@a.test", "password": password})
-            await client.get("/api/users", headers={"Authorization": "Bearer fmk_not_a_real_key_but_secret"})
+            refused = await client.get("/api/users", headers={"Authorization": "Bearer fmk_not_a_real_key_but_secret",
+                                                              "X-Request-ID": "req-401"})
             await client.get("/healthz?token=abc-secret-in-query")
         # Code that carelessly logs a credential still writes no credential.
         logging.getLogger("fortium_metrics.test").warning(
             "calling with %s and password=%s via postgresql://app:pg-secret@db/x, Authorization: Bearer %s",
             keys["bob"], password, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
     assert listed.headers["x-request-id"] == "req-123"
+    # One id per request: the error envelope's, the response header's and the log's.
+    assert refused.status_code == 401 and refused.json()["error"]["request_id"] == "req-401"
+    assert refused.headers.get_list("x-request-id") == ["req-401"]
     text = json_logs.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]
     access = [line for line in lines if line["logger"] == "fortium_metrics.access"]
@@ -121,6 +125,7 @@ async def test_json_logs_carry_request_and_organisation_ids_and_never_a_secret(s
     assert mine["route"] == "/api/users" and mine["status"] == 200
     assert mine["organization_id"] == str(people.org_a)
     assert all(line.get("request_id") for line in access)
+    assert any(line.get("request_id") == "req-401" and line["status"] == 401 for line in access)
     for secret in (*keys.values(), password, "fmk_not_a_real_key_but_secret", "pg-secret", "abc-secret-in-query",
                    "c2lnbmF0dXJl"):
         assert secret not in text
