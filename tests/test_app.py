@@ -26,12 +26,14 @@ def test_dashboard_root_and_healthz_answer(backend, tmp_path, monkeypatch):
         assert health.json()["database"] == "ok" and health.json()["dialect"] == backend.url.split(":")[0].split("+")[0]
 
 
-def test_healthz_reports_an_unreachable_database(tmp_path, monkeypatch):
+def test_an_unreachable_database_is_not_ready_but_the_process_is_alive(tmp_path, monkeypatch):
     monkeypatch.setenv("FORTIUM_DATA_DIR", str(tmp_path))
     settings = load_settings(database_url="postgresql://nobody@127.0.0.1:1/none")
     with TestClient(create_app(settings)) as client:
-        health = client.get("/healthz")
-    assert health.status_code == 503 and health.json()["status"] == "degraded"
+        health, ready = client.get("/healthz"), client.get("/readyz")
+    # Liveness stays 200 (restarting would not bring the database back); readiness is 503.
+    assert health.status_code == 200 and health.json()["database"].startswith("unavailable")
+    assert ready.status_code == 503 and ready.json()["not_ready"] == ["database", "migrations"]
 
 
 def _free_port() -> int:

@@ -52,8 +52,9 @@ async def test_an_unreachable_database_is_a_503_envelope_with_retry_after(dead_a
 
 
 async def test_health_reports_the_database_down(dead_api):
-    response = await dead_api.get("/healthz")
-    assert response.status_code == 503 and response.json()["status"] == "degraded"
+    alive, ready = await dead_api.get("/healthz"), await dead_api.get("/readyz")
+    assert alive.status_code == 200 and alive.json()["database"].startswith("unavailable")  # liveness: no restart
+    assert ready.status_code == 503 and "database" in ready.json()["not_ready"]
 
 
 async def test_mcp_tools_say_to_retry(dead_url, tmp_path):

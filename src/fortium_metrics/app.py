@@ -31,7 +31,9 @@ from .web.otlp import otlp_routes
 from .web.sso_api import sso_routes
 from .web.errors import UnavailableMiddleware, data_error_handler, domain_error_handler, http_error_handler
 from .web.live import build_hub, live_routes
+from .web.metrics import HttpMetricsMiddleware
 from .web.middleware import proxy_middleware
+from .web.request_log import request_log_middleware
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -45,19 +47,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         scheduler = build_scheduler(settings, ctx.store)
         scheduler.start()
+        app.state.scheduler = scheduler  # /readyz asks whether it runs
         await ctx.bus.start()
         try:
             async with mcp_lifespan():
                 yield
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:  # a scheduler that failed (or was stopped) has nothing to shut down
+                scheduler.shutdown(wait=False)
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
         routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(), *dashboard_routes(),
                 *otlp_routes(), *claude_hook_routes(), *live_routes(),
                 *mcp_routes],
-        middleware=[*proxy_middleware(settings), Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
+        middleware=[Middleware(HttpMetricsMiddleware), *proxy_middleware(settings), *request_log_middleware(settings),
+                    Middleware(UnavailableMiddleware), *auth_middleware(verifier, settings)],
         exception_handlers={DomainError: domain_error_handler, DataError: data_error_handler,
                             HTTPException: http_error_handler},
         lifespan=lifespan,

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     partition_months_ahead: int = Field(
         3, ge=1, le=24, description="Monthly partitions kept ready ahead of today (PostgreSQL)."
     )
+    rollup_retention_days: int = Field(
+        1095, ge=1, le=36500,
+        description="Days of analytics rollups kept (per organisation, never fewer than its data_retention_days): "
+        "long-range charts outlive the raw events they were summed from.")
+    retention_interval_seconds: int = Field(
+        86400, ge=1, le=7 * 86400,
+        description="How often the scheduler in `serve` runs the retention job; with several processes it still "
+        "runs once per interval (the job lease).")
+    log_format: str = Field(
+        "text", description="`text` (uvicorn's lines) or `json`: one JSON object per line with the request id "
+        "and organisation id, never a credential.")
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token GET /metrics requires. Unset: /metrics answers only clients connecting "
+        "from the machine itself (127.0.0.1, ::1); set it when Prometheus scrapes from elsewhere.")
     api_url: str | None = Field(
         None, description="Remote server for forwarder clients (stdio MCP, hook, import upload)."
     )
@@ -130,6 +144,14 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"text", "json"}:
+            raise ValueError("must be text or json")
         return value
 
     @field_validator("rate_limit")

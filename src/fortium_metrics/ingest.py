@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from . import telemetry
 from .errors import Forbidden, Invalid
 from .events import (COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, SessionStart, dedup_key, event_adapter,
                      without_nul)
@@ -121,9 +123,11 @@ def _check_call(principal: Principal, items: list) -> None:
 
 async def _record(ingestor: "Ingestor", principal: Principal, valid: list[tuple[int, EventBase]],
                   errors: list[ItemError], source: str, strict_teams: bool) -> IngestResult:
+    started = time.perf_counter()
     result = await ingestor.submit(principal, valid, source, strict_teams) if valid else IngestResult()
     result.errors = sorted(errors + result.errors, key=lambda e: e.index)
     result.rejected = len({e.index for e in result.errors})
+    telemetry.observe_ingest(source, result, time.perf_counter() - started if valid else None)
     return result
 
 
@@ -166,6 +170,11 @@ class Ingestor:
         self._queue.put_nowait(pending)
         return await pending.future
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a writer (the group-commit queue depth)."""
+        return self._queue.qsize()
+
     async def close(self) -> None:
         if self._tasks:
             await self._queue.join()
@@ -193,6 +202,7 @@ class Ingestor:
             try:
                 async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
                     results, stored = await _write(uow, group, self.teams_of_people)
+                telemetry.GROUP_COMMIT_EVENTS.observe(sum(len(pending.events) for pending in group))
                 break
             except Exception as error:  # the transaction rolled back: nothing of this group is stored
                 cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error

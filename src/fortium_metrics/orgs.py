@@ -20,6 +20,15 @@ log = logging.getLogger(__name__)
 NO_FOREIGN_KEY = (MetricEvent, EventKey)
 
 
+RETENTION_DAYS = (1, 3650)  # the retention job (retention.py) deletes what is older
+
+
+def check_retention_days(days: int) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or not RETENTION_DAYS[0] <= days <= RETENTION_DAYS[1]:
+        raise Invalid(f"data_retention_days: a whole number of days between {RETENTION_DAYS[0]} and {RETENTION_DAYS[1]}",
+                      field="data_retention_days")
+
+
 def operator_only(uow: UnitOfWork, what: str) -> None:
     if not uow.principal.is_system:
         raise Forbidden(f"only an operator can {what}")
@@ -30,8 +39,7 @@ async def create_organization(uow: UnitOfWork, name: str, slug: str | None = Non
     operator_only(uow, "create organisations")
     name = validation.non_empty(name, "name")
     slug = validation.slug(slug or validation.default_slug(name))
-    if data_retention_days < 1:
-        raise Invalid("data_retention_days: must be at least 1", field="data_retention_days")
+    check_retention_days(data_retention_days)
     await _slug_free(uow, slug)
     org = Organization(name=name, slug=slug, data_retention_days=data_retention_days, settings={}, limits={})
     uow.session.add(org)
@@ -116,8 +124,7 @@ async def update_settings(uow: UnitOfWork, *, name: str | None = None, data_rete
         changes["name"] = (org.name, validation.non_empty(name, "name"))
         org.name = name.strip()
     if data_retention_days is not None and data_retention_days != org.data_retention_days:
-        if not 1 <= data_retention_days <= 3650:
-            raise Invalid("data_retention_days: between 1 and 3650", field="data_retention_days")
+        check_retention_days(data_retention_days)
         changes["data_retention_days"] = (org.data_retention_days, data_retention_days)
         org.data_retention_days = data_retention_days
     if unknown_users is not None:

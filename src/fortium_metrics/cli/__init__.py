@@ -1,14 +1,14 @@
 """The command line. Each command parses its input, opens a unit of work and calls one service.
 
 base: the root group and shared helpers · output: tables, `field: value` blocks, --json ·
-server: serve, db, jobs, config, mcp · tenants: org, apikey · people: user, team ·
+server: serve, db, jobs, config, mcp · ops: retention, backup, restore · tenants: org, apikey · people: user, team ·
 analytics: query, rebuild ·
 first_run: what `serve` prints while nobody can sign in. `import`, `hook` and `sso` live next to
 their domains and are registered here.
 """
 from __future__ import annotations
 
-from . import analytics, people, server, tenants  # noqa: F401  (registering their commands on `main`)
+from . import analytics, ops, people, server, tenants  # noqa: F401  (registering their commands on `main`)
 from .base import _in_org, _run, _settings, err, main, out  # noqa: F401  (sso_cli uses these)
 
 

@@ -39,13 +39,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         raise ConfigError("the database schema is not up to date: run `fortium-metrics db upgrade` first")
     out.print(f"fortium-metrics on http://{settings.host}:{settings.port}/ ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
     _print_first_steps(ctx, settings, settings.public_url or f"http://{settings.host}:{settings.port}")
+    from .. import logs
+
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
     tune_gc_for_serving()
     # proxy_headers off: the app believes X-Forwarded-For only from FORTIUM_TRUSTED_PROXIES.
     # No permessage-deflate: live messages are a few hundred bytes, and a compressor per WebSocket
     # costs ~30 KiB and CPU on every send to every client (docs/benchmarks.md, bench_ws.py).
+    # log_config=None: keep logs.configure's handler (JSON lines, secrets redacted).
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False,
-                ws_per_message_deflate=False)
+                ws_per_message_deflate=False, log_config=None)
 
 
 def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) -> None:

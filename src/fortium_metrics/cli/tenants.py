@@ -18,7 +18,7 @@ def org() -> None:
 @org.command("create")
 @click.argument("name")
 @click.option("--slug", help="Short unique name used in URLs and --org (default: from NAME).")
-@click.option("--retention-days", type=click.IntRange(min=1), default=365, show_default=True,
+@click.option("--retention-days", type=click.IntRange(*orgs.RETENTION_DAYS), default=365, show_default=True,
               help="How long metric events are kept.")
 @click.pass_context
 def org_create(ctx: click.Context, name: str, slug: str | None, retention_days: int) -> None:

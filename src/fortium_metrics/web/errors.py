@@ -13,6 +13,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DomainError, Unavailable, refused_value, unavailable
+from ..logs import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class ErrorEnvelope(BaseModel):
 
 
 def error_body(connection: HTTPConnection, code: str, message: str, field: str | None = None) -> dict:
-    request_id = connection.headers.get("x-request-id") or uuid.uuid4().hex
+    # The id web/request_log.py gave the request (and the logs carry); outside that middleware
+    # (a bare app in a test), the client's header or a new one.
+    request_id = request_id_var.get() or connection.headers.get("x-request-id") or uuid.uuid4().hex
     return {"error": {"code": code, "message": message, "field": field, "request_id": request_id}}
 
 

@@ -8,6 +8,8 @@ PUBLIC = None  # no credential needed
 ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/"): PUBLIC,  # redirects: to the overview when signed in, else to /login
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # its own rule: FORTIUM_METRICS_TOKEN or loopback (web/metrics.py)
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/api/auth/renew"): PUBLIC,

@@ -8,17 +8,20 @@ from starlette.staticfiles import StaticFiles
 
 from .auth_pages import login_page, login_submit, renew, sign_out
 from .dashboard import dashboard_pages, home
-from .health import healthz
+from .health import healthz, readyz
+from ..metrics import metrics
 from .layouts import layout_pages
 from .templating import STATIC_DIR
 
-__all__ = ["healthz", "page_routes"]
+__all__ = ["healthz", "page_routes", "readyz"]
 
 
 def page_routes() -> list[BaseRoute]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/api/auth/renew", renew, methods=["GET"]),
