@@ -113,7 +113,7 @@ async def activity(uow: UnitOfWork, user_ids: list[uuid.UUID]) -> dict[uuid.UUID
 class FirstEvents:
     first: datetime | None
     last: datetime | None
-    count: int
+    count: int  # events and sessions
 
 
 async def my_events(uow: UnitOfWork) -> FirstEvents:
@@ -122,7 +122,12 @@ async def my_events(uow: UnitOfWork) -> FirstEvents:
     me = uow.principal.user_id
     if me is None:
         return FirstEvents(None, None, 0)
+    # A session start is a row of agent_sessions, the rest rows of metric_events: the first of either.
     first, last, count = (await uow.session.execute(
         select(func.min(MetricEvent.occurred_at), func.max(MetricEvent.occurred_at), func.count())
         .where(MetricEvent.user_id == me))).one()
-    return FirstEvents(first, last, count or 0)
+    started, latest, sessions = (await uow.session.execute(
+        select(func.min(AgentSession.started_at), func.max(AgentSession.started_at), func.count())
+        .where(AgentSession.user_id == me))).one()
+    return FirstEvents(min(filter(None, (first, started)), default=None), max(filter(None, (last, latest)), default=None),
+                       (count or 0) + (sessions or 0))
