@@ -184,7 +184,7 @@ async def test_teams_created_renamed_archived_and_staffed(api, signed_up, store)
     assert (await post(api, f"{page}/members", {"user": "bob@a.test", "role": "lead"}, page)).status_code == 303
     assert (await api.get("/api/teams/platform-core/members")).json() == [{"email": "bob@a.test", "role": "lead"}]
     nobody = await post(api, f"{page}/members", {"user": ""}, page)
-    assert nobody.status_code == 404 and field_error(nobody.text, "member-user")
+    assert nobody.status_code == 422 and field_error(nobody.text, "member-user")
     assert (await post(api, f"{page}/rename", {"name": "Platform", "description": "Infra"}, page)).status_code == 303
     assert (await post(api, f"{page}/archive", {"archived": "1"}, page)).status_code == 303
     assert "Archived" in (await api.get(page, headers=HTML)).text

@@ -28,7 +28,7 @@ from ...store.uow import UnitOfWork
 from ..auth import scope_principal
 from ..session_cookies import check_csrf
 from .filters import parse_filters
-from .session import csrf_token, error_page, keep_csrf, page, sign_in_redirect
+from .session import csrf_token, error_page, keep_csrf, page, sign_in_redirect, wants_html
 from .shell import allowed, shell_context
 from .templating import environment, render
 
@@ -134,6 +134,8 @@ def submit(action: str, form_name: str, view: View) -> Callable[[Action], Callab
             except Unauthorized:
                 return sign_in_redirect(request)
             except DomainError as error:
+                if not wants_html(request):
+                    raise  # API clients get the JSON envelope (web/errors.py), as from every page
                 if error.status in (403, 404) and error.field is None:
                     return error_page(request, error)
                 state = FormState(form_name, {k: str(v) for k, v in data.items() if "password" not in k and
