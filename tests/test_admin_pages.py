@@ -15,6 +15,7 @@ from starlette.routing import Route
 from admin_support import HTML, csrf_of, field_error, link_in, smtp_server
 from rest_support import app_for, client_of
 from test_pages import PASSWORD, sign_in, signed_up  # noqa: F401 (a fixture)
+from test_sso import node, oidc_provider  # noqa: F401 (fixtures: a real OpenID provider)
 from fortium_metrics import audit, teams
 from fortium_metrics.hooks import _MAPPERS
 from fortium_metrics.pagination import PageQuery
@@ -300,3 +301,24 @@ def test_snippets_name_real_events_commands_and_routes(tmp_path):
         if "url" in server:
             assert server["url"].startswith("https://metrics.example.com/") and urlsplit(server["url"]).path in paths
     assert "fmk_" not in made.mcp_json  # .mcp.json is committed to repositories: the key stays in the environment
+
+
+async def test_sso_is_configured_and_its_connection_tested_against_a_real_provider(api, signed_up, store, oidc_provider):
+    await admin(api, signed_up)
+    saved = await post(api, "/admin/sso", {"issuer": oidc_provider.issuer, "client_id": "fortium", "client_secret": "s3cret",
+                                           "scopes": "openid email profile", "default_role": "developer", "jit": "1"})
+    assert saved.status_code == 303
+    page = (await api.get("/admin/sso", headers=HTML)).text
+    assert f'value="{oidc_provider.issuer}"' in page and "s3cret" not in page
+    tested = await post(api, "/admin/sso/test", {"issuer": oidc_provider.issuer})
+    assert tested.status_code == 200 and 'data-sso-test="ok"' in tested.text
+    assert f"{oidc_provider.issuer}/auth" in tested.text  # from the discovery document
+    unreachable = await post(api, "/admin/sso/test", {"issuer": "http://127.0.0.1:9"})
+    assert 'data-sso-test="failed"' in unreachable.text and "unreachable" in unreachable.text
+    kept = await post(api, "/admin/sso", {"issuer": oidc_provider.issuer, "client_id": "fortium2", "client_secret": ""})
+    assert kept.status_code == 303  # an empty secret keeps the stored one
+    bad = await post(api, "/admin/sso", {"issuer": "ftp://idp", "client_id": "x", "client_secret": "y"})
+    assert bad.status_code == 422 and "issuer" in field_error(bad.text, "sso-issuer")
+    assert {"sso.configure"} <= {e.action for e in await audited(store, signed_up, "sso.*")}
+    assert (await post(api, "/admin/sso/remove", {}, "/admin/sso")).status_code == 303
+    assert 'badge off">Off' in (await api.get("/admin/sso", headers=HTML)).text
