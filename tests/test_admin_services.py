@@ -170,3 +170,34 @@ async def test_keys_of_ones_own(store, people):
         assert (await apikeys.revoke_own_key(uow, mine.key.prefix)).revoked_at is not None
         with pytest.raises(Invalid):
             await apikeys.create_own_key(uow, "  ")
+
+
+async def test_the_rest_api_filters_the_audit_log_like_the_page(api, store, people, keys):
+    from rest_support import bearer
+
+    async with store.unit_of_work(people.alice) as uow:
+        await teams.create_team(uow, "Blue")
+    answer = await api.get("/api/audit", params={"action": "team.*", "target": "blu", "actor": "alice"},
+                           headers=bearer(keys["alice_admin"]))
+    assert answer.status_code == 200 and [(e["action"], e["target"]) for e in answer.json()["items"]] == [("team.create", "blue")]
+    late = await api.get("/api/audit", params={"since": "2999-01-01T00:00:00Z"}, headers=bearer(keys["alice_admin"]))
+    assert late.json()["total"] == 0
+    wrong = await api.get("/api/audit", params={"since": "soon"}, headers=bearer(keys["alice_admin"]))
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "since"
+
+
+async def test_the_rest_api_renames_archives_and_removes_members_like_the_page(api, store, people, keys):
+    from rest_support import bearer
+
+    admin = bearer(keys["alice_admin"])
+    async with store.unit_of_work(people.alice) as uow:
+        await teams.create_team(uow, "Green")
+        await teams.add_member(uow, "green", "bob@a.test")
+    renamed = await api.put("/api/teams/green", json={"name": "Green Ops", "archived": True}, headers=admin)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Green Ops" and renamed.json()["archived_at"]
+    assert (await api.put("/api/teams/green", json={"archived": 1}, headers=admin)).status_code == 422
+    assert (await api.put("/api/teams/green", json={"name": "x"}, headers=bearer(keys["bob"]))).status_code == 403
+    removed = await api.delete(f"/api/teams/green/members/{people.bob.user_id}", headers=admin)
+    assert removed.status_code == 200 and removed.json()["email"] == "bob@a.test"
+    assert (await api.get("/api/teams/green/members", headers=admin)).json() == []
+    assert (await api.delete(f"/api/teams/green/members/{people.bob.user_id}", headers=admin)).status_code == 404

@@ -89,6 +89,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/teams"): "teams.create",
     ("GET", "/api/teams/{team_id}/members"): "teams.list",
     ("POST", "/api/teams/{team_id}/members"): "teams.members",
+    ("PUT", "/api/teams/{team_id}"): "teams.create",
+    ("DELETE", "/api/teams/{team_id}/members/{user_id}"): "teams.members",
     ("GET", "/api/projects"): "projects.list",
     ("POST", "/api/projects"): "projects.write",
     ("GET", "/api/projects/{project_id}"): "projects.list",
