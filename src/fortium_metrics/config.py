@@ -205,6 +205,11 @@ class Settings(BaseSettings):
         return self.admin_database_url or self.effective_database_url
 
     @property
+    def effective_public_url(self) -> str:
+        """Where people reach the service (links in e-mails, when no request says better)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 

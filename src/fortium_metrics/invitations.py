@@ -18,8 +18,10 @@ from sqlalchemy import select, update
 
 from . import audit, validation
 from .accounts import set_password
+from .config import Settings
 from .errors import Conflict, NotFound
 from .lookup import find_one
+from .mailer import send
 from .permissions import authorize
 from .principal import ROLES, Principal
 from .store.invitation_models import Invitation
@@ -116,3 +118,20 @@ async def accept(store: Store, token: str, password: str, name: str | None = Non
         await set_password(uow, str(user.id), password)
         audit.record(uow, "user.invite.accept", target=found.email)
     return user
+
+
+async def send_invitation(uow: UnitOfWork, settings: Settings, new: NewInvitation, base_url: str) -> str:
+    """E-mail the invitation's link (FORTIUM_SMTP_*); returns the link. Called inside the unit of
+    work that made the invitation, so one that could not be sent is not kept. Without an SMTP
+    server: mailer.MailNotConfigured, and the caller hands the link over itself."""
+    await authorize(uow, "users.create")
+    link = f"{base_url.rstrip('/')}/invite/{new.token}"
+    org = await uow.session.get(Organization, uow.principal.organization_id)
+    name = new.invitation.name
+    days = round((new.invitation.expires_at - new.invitation.created_at).total_seconds() / 86400)
+    await send(settings, new.invitation.email, f"You are invited to {org.name} on fortium-metrics", (
+        f"Hello{' ' + name if name else ''},\n\n{new.invitation.invited_by} invites you to {org.name} on "
+        "fortium-metrics, which shows your organisation how its teams use Claude Code.\n\n"
+        f"Choose your password here (the link works once, for {days} days):\n\n{link}\n\n"
+        "If you did not expect this e-mail, ignore it.\n"))
+    return link

@@ -10,9 +10,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import accounts, invitations, orgs, teams, users
+from ... import accounts, invitations, teams, users
 from ...errors import Invalid
-from ...mailer import MailNotConfigured, send
+from ...mailer import MailNotConfigured
 from ...pagination import PageQuery
 from ...principal import ROLES
 from ...store.uow import UnitOfWork
@@ -72,20 +72,12 @@ async def invite_user(uow: UnitOfWork, data: FormData, request: Request) -> str 
     settings = request.app.state.settings
     new = await invitations.invite(uow, text(data, "email"), text(data, "name"), text(data, "role") or "developer",
                                    settings.invitation_days)
-    link = f"{server_url(request)}/invite/{new.token}"
-    org = (await orgs.current(uow)).name
-    try:  # inside the transaction: no invitation is kept that could not be sent
-        await send(settings, new.invitation.email, "You are invited to fortium-metrics", _invitation_text(
-            new.invitation.name, uow.principal.label, org, link, settings.invitation_days))
+    try:
+        await invitations.send_invitation(uow, settings, new, server_url(request))
     except MailNotConfigured:  # no SMTP server: the administrator passes the link on
-        return await users_page.view(request, uow, invited_link=link, invited_email=new.invitation.email)
+        return await users_page.view(request, uow, invited_link=f"{server_url(request)}/invite/{new.token}",
+                                     invited_email=new.invitation.email)
     return back("/admin/users", f"Invitation sent to {new.invitation.email}.")
-
-
-def _invitation_text(name: str, inviter: str, org: str, link: str, days: int) -> str:
-    return (f"Hello{' ' + name if name else ''},\n\n{inviter} invites you to {org} on fortium-metrics, which shows "
-            f"your organisation how its teams use Claude Code.\n\nChoose your password here (the link works once, for "
-            f"{days} days):\n\n{link}\n\nIf you did not expect this e-mail, ignore it.\n")
 
 
 @submit("users.create", "withdraw", users_page.view)
