@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -160,17 +159,6 @@ def _sentence(error: DomainError) -> str:
     if error.field and message.startswith(f"{error.field}: "):
         message = message[len(error.field) + 2:]
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
-
-
-def parsed(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """Form values through the REST API's body model (the same rules as the API); the first error
-    names its field like the error envelope does."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        detail = error.errors()[0]
-        name = str(detail["loc"][0]) if detail["loc"] else "form"
-        raise Invalid(f"{name}: {detail['msg'].removeprefix('Value error, ')}", field=name) from None
 
 
 def back(path: str, notice: str) -> str:
