@@ -16,6 +16,7 @@ from fortium_metrics.pagination import PageQuery
 from fortium_metrics.passwords import verify_password
 from fortium_metrics.principal import Principal
 from fortium_metrics.store.invitation_models import Invitation
+
 pytestmark = pytest.mark.anyio
 PASSWORD = "a sufficiently long password"
 
