@@ -23,6 +23,7 @@ from .auth import request_principal
 from .bodies import parse_body, parse_query
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
+from .reads import Instant
 
 Role = Literal["admin", "manager", "developer"]
 # Names are stripped, then must keep a character: the schema says so too, so a client (or the
@@ -212,8 +213,8 @@ class AuditQuery(PageQuery, Strict):
     action: str | None = Field(None, max_length=64, description="An action, or a family with a trailing `*` (`user.*`).")
     actor: str | None = Field(None, max_length=200, description="Part of the actor (e-mail, key prefix, `cli`).")
     target: str | None = Field(None, max_length=200, description="Part of the target.")
-    since: datetime | None = Field(None, description="From this instant (inclusive).")
-    until: datetime | None = Field(None, description="Before this instant.")
+    since: Instant | None = Field(None, description="From this instant (inclusive), ISO 8601.")
+    until: Instant | None = Field(None, description="Before this instant, ISO 8601.")
 
 
 async def _act(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]], status: int = 200) -> JSONResponse:
