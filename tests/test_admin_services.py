@@ -142,6 +142,7 @@ async def test_audit_search_filters_by_actor_action_target_and_dates(store, peop
         assert {e.action for e in (await found(action="user.*"))[0]} >= {"user.password", "user.create"}
         assert {e.target for e in (await found(actor="ALICE@", action="user.password"))[0]} == {"bob@a.test"}
         assert (await found(target="%"))[1] == 0  # a LIKE wildcard is a plain character here
+        assert (await found(actor="ali\x00ce", action="user.\x00*"))[1] == 0  # PostgreSQL cannot take U+0000
         now = datetime.now(timezone.utc)
         assert (await found(since=now + timedelta(minutes=5)))[1] == 0
         assert (await found(until=now - timedelta(days=1)))[1] == 0

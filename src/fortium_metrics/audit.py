@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from .pagination import paginate
 from .permissions import authorize
@@ -37,6 +37,8 @@ async def search(uow: UnitOfWork, page, action: str | None = None, actor: str | 
     and `target` match part of the value, ignoring case; `since` inclusive, `until` exclusive."""
     await authorize(uow, "audit.read")
     query = select(AuditLog).order_by(AuditLog.occurred_at.desc(), AuditLog.id)
+    if any("\x00" in (value or "") for value in (action, actor, target)):
+        query = query.where(false())  # no entry holds U+0000 (PostgreSQL text cannot), and it may not be sent there
     if action:
         query = query.where(AuditLog.action.startswith(action[:-1], autoescape=True) if action.endswith("*") else AuditLog.action == action)
     for column, value in ((AuditLog.actor, actor), (AuditLog.target, target)):
