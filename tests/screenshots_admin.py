@@ -68,6 +68,15 @@ def main(out: Path) -> None:
                     for name, path, step in PAGES:
                         _prepare(page, base, path, step)
                         page.screenshot(path=out / f"{name}-{size}-{scheme}.png", full_page=size == "desktop")
+                    page.goto(base + "/admin/users")  # no SMTP server here: the page shows the link
+                    page.fill("#invite-email", f"new.{scheme}.{size}@acme.example")
+                    with page.expect_navigation():
+                        page.click("form[action='/admin/users/invite'] button[type=submit]")
+                    page.screenshot(path=out / f"admin-invited-{size}-{scheme}.png")
+                    link = page.input_value("#invited-link")
+                    page.context.clear_cookies()
+                    page.goto(link)
+                    page.screenshot(path=out / f"invite-accept-{size}-{scheme}.png")
                     context.close()
             browser.close()
         server.should_exit = True
