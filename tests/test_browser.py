@@ -92,7 +92,7 @@ def test_a_wrong_password_is_shown_then_the_right_one_signs_in(page, site):
     assert page.text_content("[data-user-name]").strip() == site.admin.name
     assert page.text_content("[data-user-role]").strip() == "admin"
     assert nav_keys(page) == ["overview", "team", "me", "models", "tools", "projects", "sessions", "dashboards",
-                              "admin"]
+                              "connect", "admin"]
 
 
 def test_a_developer_sees_no_admin_and_is_refused_it(page, site):

@@ -143,7 +143,8 @@ async def test_the_navigation_shows_only_what_the_role_may_open(api, signed_up):
     api.cookies.clear()
     await sign_in(api, signed_up)
     assert 'data-nav="admin"' in (await api.get("/overview", headers=HTML)).text
-    assert (await api.get("/admin", headers=HTML)).status_code == 200
+    opened = await api.get("/admin", headers=HTML)  # its first tab (tests/test_admin_pages.py)
+    assert opened.status_code == 303 and opened.headers["location"] == "/admin/users"
 
 
 async def test_filters_live_in_the_url_and_navigation_keeps_them(api, signed_up):

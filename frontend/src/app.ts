@@ -1,5 +1,6 @@
 // The dashboard's one script (an ES module, so it runs after the page is parsed). Every part is
 // an enhancement: the pages work without it.
+import { setupAdmin } from "./admin";
 import type { PageContext } from "./analytics";
 import { forgetFilters, rememberFilters, restoredUrl, setupFilterBar } from "./filters";
 import { startLive } from "./live";
@@ -30,6 +31,7 @@ function start(): void {
   const toggle = document.querySelector<HTMLButtonElement>("[data-theme-toggle]");
   if (toggle && storage) setupThemeToggle(toggle, root, storage, () => dark.matches);
 
+  setupAdmin(document);
   const context = readContext();
   if (!context) return;
   if (storage) {

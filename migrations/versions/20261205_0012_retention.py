@@ -9,7 +9,7 @@ earliest of all organisations' cut-offs — and deletes the dropped rows' dedup 
 returns, per dropped (or, with dry_run, droppable) partition and organisation, the rows it held.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from alembic import context, op
 from fortium_metrics.store.migration_helpers import app_role
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

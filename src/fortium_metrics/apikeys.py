@@ -15,7 +15,7 @@ from sqlalchemy import select
 from . import audit, validation
 from .lookup import find_one
 from .permissions import authorize
-from .errors import Invalid
+from .errors import Invalid, NotFound
 from .principal import SCOPES
 from .store.models import ApiKey
 from .store.types import utcnow
@@ -53,12 +53,16 @@ async def create_api_key(uow: UnitOfWork, name: str, scopes: list[str] | None = 
         if scope not in SCOPES:
             raise Invalid(f"scopes: unknown scope {scope!r} (known: {', '.join(SCOPES)})", field="scopes")
     user_id = (await get_user(uow, user_ref)).id if user_ref else None
+    return await _new_key(uow, name, scopes, user_id)
+
+
+async def _new_key(uow: UnitOfWork, name: str, scopes: list[str], user_id, **audited) -> NewKey:
     prefix = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name, scopes=scopes, user_id=user_id, prefix=prefix, secret_hash=hash_secret(secret))
     uow.session.add(key)
     await uow.session.flush()
-    audit.record(uow, "apikey.create", target=prefix, name=name, scopes=scopes)
+    audit.record(uow, "apikey.create", target=prefix, name=name, scopes=scopes, **audited)
     return NewKey(key, secret)
 
 
@@ -71,6 +75,35 @@ async def revoke_api_key(uow: UnitOfWork, ref: str) -> ApiKey:
     """By id or display prefix; revoking twice is harmless."""
     await authorize(uow, "apikeys.manage")
     key = await find_one(uow, ApiKey, ref, ApiKey.prefix, "key", "API key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(uow, "apikey.revoke", target=key.prefix)
+    return key
+
+
+# -- one's own keys ("Connect Claude Code"): anyone signed in, bound to themselves, never `admin` --
+OWN_SCOPES = ["ingest", "read"]
+
+
+async def create_own_key(uow: UnitOfWork, name: str) -> NewKey:
+    await authorize(uow, "apikeys.own")
+    if uow.principal.user_id is None:
+        raise Invalid("user: only a person has keys of their own", field="user")
+    return await _new_key(uow, validation.non_empty(name, "name"), OWN_SCOPES, uow.principal.user_id, own=True)
+
+
+async def list_own_keys(uow: UnitOfWork) -> list[ApiKey]:
+    await authorize(uow, "apikeys.own")
+    return list(await uow.session.scalars(select(ApiKey).where(ApiKey.user_id == uow.principal.user_id)
+                                          .order_by(ApiKey.created_at)))
+
+
+async def revoke_own_key(uow: UnitOfWork, ref: str) -> ApiKey:
+    """Someone else's key is not found (404), like another organisation's."""
+    await authorize(uow, "apikeys.own")
+    key = await find_one(uow, ApiKey, ref, ApiKey.prefix, "key", "API key")
+    if key.user_id is None or key.user_id != uow.principal.user_id:
+        raise NotFound(f"key: no API key {ref!r} of yours", field="key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(uow, "apikey.revoke", target=key.prefix)

@@ -137,6 +137,16 @@ class Settings(BaseSettings):
         "(plain http://127.0.0.1).")
     public_url: str | None = Field(
         None, description="The URL people reach the service at (SSO redirect URIs); default http://HOST:PORT.")
+    # Invitations by e-mail (mailer.py). Without smtp_host, inviting shows the link to copy instead.
+    smtp_host: str | None = Field(None, description="SMTP server that sends invitation e-mails; unset: no e-mail, "
+                                  "the administrator copies the invitation link from the page.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 with STARTTLS, 465 with TLS, 25 plain).")
+    smtp_security: str = Field("starttls", description="starttls | tls | none: how the SMTP connection is encrypted.")
+    smtp_username: str | None = Field(None, description="SMTP user name, when the server asks for one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password for smtp_username.")
+    smtp_from: str = Field("fortium-metrics <no-reply@localhost>", description="The From: of invitation e-mails.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=120, description="How long to wait for the SMTP server.")
+    invitation_days: int = Field(7, ge=1, le=90, description="How long an invitation link works.")
 
     @field_validator("log_level")
     @classmethod
@@ -190,6 +200,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network such as 10.0.0.0/8") from None
         return ",".join(networks)
 
+    @field_validator("smtp_security")
+    @classmethod
+    def _smtp_security(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"starttls", "tls", "none"}:
+            raise ValueError("must be one of starttls, tls, none")
+        return value
+
     @field_validator("database_url", "admin_database_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
@@ -207,6 +225,11 @@ class Settings(BaseSettings):
     @property
     def effective_admin_database_url(self) -> str:
         return self.admin_database_url or self.effective_database_url
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where people reach the service (links in e-mails, when no request says better)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -44,6 +44,7 @@ ACTIONS: dict[str, Rule] = {
     "projects.list": Rule(ALL, "read", "list projects"),
     "projects.write": Rule(STAFF, "read", "create, update, archive projects"),
     "apikeys.manage": Rule(ADMIN, "admin", "create, list and revoke the organisation's API keys"),
+    "apikeys.own": Rule(ALL, "read", "create, list and revoke API keys bound to themselves (ingest and read scopes)"),
     "org.read": Rule(STAFF, "read", "read organisation settings"),
     "org.update": Rule(ADMIN, "admin", "change organisation settings (retention, unknown users, limits)"),
     "audit.read": Rule(ADMIN, "admin", "read the audit log"),

@@ -11,6 +11,7 @@ from .errors import Conflict, NotFound
 from .lookup import find_one
 from .permissions import authorize
 from .store.models import Team, TeamMembership, User
+from .store.types import utcnow
 from .store.uow import UnitOfWork
 from .users import get_user
 
@@ -109,3 +110,25 @@ async def _members(uow: UnitOfWork, team: Team) -> list[Member]:
         .order_by(User.email)
     )
     return [Member(*row) for row in rows]
+
+
+async def update_team(uow: UnitOfWork, team_ref: str, *, name: str | None = None, description: str | None = None,
+                      archived: bool | None = None) -> Team:
+    """Rename a team, change its description, archive it (its members and history stay; it can be
+    restored) or restore it. Admins only, like creating one; every change audited."""
+    await authorize(uow, "teams.create")
+    team = await get_team(uow, team_ref)
+    changes = {}
+    if name is not None and (name := validation.non_empty(name, "name")) != team.name:
+        changes["name"] = {"old": team.name, "new": name}
+        team.name = name
+    if description is not None and description.strip() != team.description:
+        changes["description"] = {"old": team.description, "new": description.strip()}
+        team.description = description.strip()
+    if changes:
+        audit.record(uow, "team.update", target=team.slug, **changes)
+    if archived is not None and archived != (team.archived_at is not None):
+        team.archived_at = utcnow() if archived else None
+        audit.record(uow, "team.archive" if archived else "team.restore", target=team.slug)
+    await uow.session.flush()
+    return team

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from .pagination import PageQuery, paginate
 from .permissions import authorize
 from .errors import Conflict, Invalid
 from .principal import ROLES
-from .store.models import User
+from .store.models import AgentSession, MetricEvent, RefreshToken, TeamMembership, User
 from .store.uow import UnitOfWork
 
 
@@ -35,9 +37,14 @@ async def list_users(uow: UnitOfWork) -> list[User]:
 
 
 async def search_users(uow: UnitOfWork, page: PageQuery, role: str | None = None, active: bool | None = None,
-                       q: str | None = None) -> tuple[list[User], int]:
+                       q: str | None = None, team: str | None = None) -> tuple[list[User], int]:
     await authorize(uow, "users.list")
     query = select(User).order_by(User.email)
+    if team:
+        from .teams import get_team  # teams.py imports this module
+
+        team_id = (await get_team(uow, team)).id
+        query = query.where(User.id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
     if role:
         query = query.where(User.role == validation.one_of(role, ROLES, "role"))
     if active is not None:
@@ -75,3 +82,52 @@ async def show_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
 async def get_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:
     """By id or e-mail, inside the caller's organisation (another organisation's user is NotFound)."""
     return await find_one(uow, User, ref, User.email, "user", natural_value=str(ref).lower())
+
+
+@dataclass(frozen=True)
+class Activity:
+    last_sign_in: datetime | None
+    last_session: datetime | None
+
+    @property
+    def last(self) -> datetime | None:
+        return max(filter(None, (self.last_sign_in, self.last_session)), default=None)
+
+
+async def activity(uow: UnitOfWork, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Activity]:
+    """When each of these users last signed in and last started a Claude Code session (a page's
+    worth of users: two grouped queries)."""
+    await authorize(uow, "users.list")
+    if not user_ids:
+        return {}
+    signed_in = dict((await uow.session.execute(select(RefreshToken.user_id, func.max(RefreshToken.issued_at))
+                                                .where(RefreshToken.user_id.in_(user_ids))
+                                                .group_by(RefreshToken.user_id))).all())
+    sessions = dict((await uow.session.execute(select(AgentSession.user_id, func.max(AgentSession.started_at))
+                                               .where(AgentSession.user_id.in_(user_ids))
+                                               .group_by(AgentSession.user_id))).all())
+    return {user_id: Activity(signed_in.get(user_id), sessions.get(user_id)) for user_id in user_ids}
+
+
+@dataclass(frozen=True)
+class FirstEvents:
+    first: datetime | None
+    last: datetime | None
+    count: int  # events and sessions
+
+
+async def my_events(uow: UnitOfWork) -> FirstEvents:
+    """When the signed-in person's first and latest events arrived ("Connect Claude Code": did it work?)."""
+    await authorize(uow, "metrics.read")
+    me = uow.principal.user_id
+    if me is None:
+        return FirstEvents(None, None, 0)
+    # A session start is a row of agent_sessions, the rest rows of metric_events: the first of either.
+    first, last, count = (await uow.session.execute(
+        select(func.min(MetricEvent.occurred_at), func.max(MetricEvent.occurred_at), func.count())
+        .where(MetricEvent.user_id == me))).one()
+    started, latest, sessions = (await uow.session.execute(
+        select(func.min(AgentSession.started_at), func.max(AgentSession.started_at), func.count())
+        .where(AgentSession.user_id == me))).one()
+    return FirstEvents(min(filter(None, (first, started)), default=None), max(filter(None, (last, latest)), default=None),
+                       (count or 0) + (sessions or 0))

@@ -5,9 +5,10 @@ import sys
 
 import click
 
-from .. import accounts, teams, users
+from .. import accounts, invitations, teams, users
+from ..mailer import MailNotConfigured
 from ..principal import ROLES
-from .base import json_option, main, org_option, out, run_in_org
+from .base import _settings, json_option, main, org_option, out, run_in_org
 from .output import emit, emit_record, rows_of
 
 ROLE_HELP = ("admin: everything, including people, teams, API keys, settings and the audit log; "
@@ -72,6 +73,34 @@ def user_set_password(ctx: click.Context, email: str, org_slug: str, password_st
     password = read_password(not password_stdin, password_stdin)
     changed = run_in_org(ctx, org_slug, lambda uow: accounts.set_password(uow, email, password))
     out.print(f"password set for {changed.email}; their earlier sign-ins have ended", highlight=False)
+
+
+@user.command("invite")
+@org_option
+@click.option("--email", required=True, help="Their e-mail address.")
+@click.option("--name", default="", help="Display name (they may change it when accepting).")
+@click.option("--role", type=click.Choice(ROLES), default="developer", show_default=True, help=ROLE_HELP)
+@click.pass_context
+def user_invite(ctx: click.Context, org_slug: str, email: str, name: str, role: str) -> None:
+    """Invite someone by e-mail (FORTIUM_SMTP_*): a one-time link to choose their password. Without
+    an SMTP server the link is printed, to pass on yourself."""
+    settings = _settings(ctx)
+
+    async def action(uow):
+        new = await invitations.invite(uow, email, name, role, settings.invitation_days)
+        try:
+            return new, await invitations.send_invitation(uow, settings, new, settings.effective_public_url), True
+        except MailNotConfigured:
+            return new, f"{settings.effective_public_url}/invite/{new.token}", False
+
+    new, link, mailed = run_in_org(ctx, org_slug, action)
+    if mailed:
+        out.print(f"invitation e-mailed to {new.invitation.email} (valid until {new.invitation.expires_at:%Y-%m-%d %H:%M} UTC)",
+                  highlight=False)
+    else:
+        out.print(f"no SMTP server (FORTIUM_SMTP_HOST): send {new.invitation.email} this link, valid once until "
+                  f"{new.invitation.expires_at:%Y-%m-%d %H:%M} UTC:", highlight=False)
+        click.echo(link)
 
 
 @user.command("list")

@@ -77,6 +77,7 @@ class Team(TenantScoped, Base):
     slug: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # revision 0011: kept, with its history
     __table_args__ = (
         PrimaryKeyConstraint("organization_id", "id"),
         UniqueConstraint("organization_id", "slug", name="uq_teams_org_slug"),

@@ -23,6 +23,7 @@ from .auth import request_principal
 from .bodies import parse_body, parse_query
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
+from .reads import Instant
 
 Role = Literal["admin", "manager", "developer"]
 # Names are stripped, then must keep a character: the schema says so too, so a client (or the
@@ -99,6 +100,16 @@ class TeamCreate(Body):
     name: Name
     slug: Slug | None = Field(None, description="Default: from the name.")
     description: str = Field("", max_length=2000)
+
+
+class TeamUpdate(Body):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=2000)
+    archived: bool | None = Field(None, description="true archives the team (members and history kept); false restores it.")
+
+
+class TeamDetail(TeamOut):
+    archived_at: datetime | None
 
 
 class MemberIn(Body):
@@ -199,7 +210,11 @@ class AuditPage(BaseModel):
 
 
 class AuditQuery(PageQuery, Strict):
-    action: str | None = Field(None, max_length=64)
+    action: str | None = Field(None, max_length=64, description="An action, or a family with a trailing `*` (`user.*`).")
+    actor: str | None = Field(None, max_length=200, description="Part of the actor (e-mail, key prefix, `cli`).")
+    target: str | None = Field(None, max_length=200, description="Part of the target.")
+    since: Instant | None = Field(None, description="From this instant (inclusive), ISO 8601.")
+    until: Instant | None = Field(None, description="Before this instant, ISO 8601.")
 
 
 async def _act(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]], status: int = 200) -> JSONResponse:
@@ -307,6 +322,28 @@ async def add_member(request: Request) -> JSONResponse:
         await teams.add_member(uow, ref, body.user, body.role)
         return MemberOut(email=(await users.get_user(uow, body.user)).email, role=body.role)
     return await _act(request, action, 201)
+
+
+@documented(Operation(summary="Rename, describe, archive or restore a team (audited)", tag="admin", body=TeamUpdate,
+                      responses={200: ("Updated.", TeamDetail), **_ERR}, examples={"archive": {"archived": True}}))
+async def update_team(request: Request) -> JSONResponse:
+    body = await parse_body(request, TeamUpdate)
+    ref = request.path_params["team_id"]
+
+    async def action(uow):
+        return TeamDetail.model_validate(await teams.update_team(uow, ref, **body.model_dump(exclude_unset=True)),
+                                         from_attributes=True)
+    return await _act(request, action)
+
+
+@documented(Operation(summary="Remove a member from a team (their account and data stay)", tag="admin",
+                      responses={200: ("Removed.", MemberOut), **_ERR}))
+async def remove_member(request: Request) -> JSONResponse:
+    team_ref, user_ref = request.path_params["team_id"], request.path_params["user_id"]
+
+    async def action(uow):
+        return MemberOut(email=(await teams.remove_member(uow, team_ref, user_ref)).email, role="removed")
+    return await _act(request, action)
 
 
 # -- projects ----------------------------------------------------------------------------------
@@ -422,7 +459,7 @@ async def list_audit(request: Request) -> JSONResponse:
     query = parse_query(request, AuditQuery)
 
     async def action(uow):
-        rows, total = await audit.search(uow, query, query.action)
+        rows, total = await audit.search(uow, query, query.action, query.actor, query.target, query.since, query.until)
         return _page(AuditPage, rows, total, query, lambda a: AuditOut.model_validate(a, from_attributes=True))
     return await _act(request, action)
 
@@ -435,6 +472,8 @@ def admin_routes() -> list[BaseRoute]:
         Route("/api/teams", list_teams, methods=["GET"]), Route("/api/teams", create_team, methods=["POST"]),
         Route("/api/teams/{team_id}/members", list_members, methods=["GET"]),
         Route("/api/teams/{team_id}/members", add_member, methods=["POST"]),
+        Route("/api/teams/{team_id}", update_team, methods=["PUT"]),
+        Route("/api/teams/{team_id}/members/{user_id}", remove_member, methods=["DELETE"]),
         Route("/api/projects", list_projects, methods=["GET"]), Route("/api/projects", create_project, methods=["POST"]),
         Route("/api/projects/{project_id}", get_project, methods=["GET"]),
         Route("/api/projects/{project_id}", update_project, methods=["PUT"]),

@@ -5,6 +5,48 @@ from __future__ import annotations
 
 PUBLIC = None  # no credential needed
 
+# The administration pages (web/pages/admin_*.py). The form posts among them (BROWSER_FORMS)
+# take form fields, not JSON: an empty form is refused (422) or names nothing (404).
+BROWSER_FORMS: dict[tuple[str, str], str | None] = {
+    ("POST", "/admin/users"): "users.create",
+    ("POST", "/admin/users/invite"): "users.create",
+    ("POST", "/admin/invitations/{invitation_id}/withdraw"): "users.create",
+    ("POST", "/admin/users/{user_id}/role"): "users.update",
+    ("POST", "/admin/users/{user_id}/active"): "users.update",
+    ("POST", "/admin/users/{user_id}/password"): "users.password",
+    ("POST", "/admin/teams"): "teams.create",
+    ("POST", "/admin/teams/{team_id}/rename"): "teams.create",
+    ("POST", "/admin/teams/{team_id}/archive"): "teams.create",
+    ("POST", "/admin/teams/{team_id}/members"): "teams.members",
+    ("POST", "/admin/teams/{team_id}/members/remove"): "teams.members",
+    ("POST", "/admin/keys"): "apikeys.manage",
+    ("POST", "/admin/keys/{key_id}/revoke"): "apikeys.manage",
+    ("POST", "/admin/settings"): "org.update",
+    ("POST", "/admin/sso"): "sso.configure",
+    ("POST", "/admin/sso/test"): "sso.configure",
+    ("POST", "/admin/sso/remove"): "sso.configure",
+    ("POST", "/admin/projects"): "projects.write",
+    ("POST", "/admin/projects/{project_id}"): "projects.write",
+    ("POST", "/connect/keys"): "apikeys.own",
+    ("POST", "/connect/keys/{key_id}/revoke"): "apikeys.own",
+    ("POST", "/invite/{token}"): PUBLIC,  # the invitation's token is the credential
+}
+ADMIN_PAGES: dict[tuple[str, str], str | None] = {
+    ("GET", "/admin/users"): "users.create",
+    ("GET", "/admin/users/{user_id}"): "users.create",
+    ("GET", "/admin/teams"): "teams.create",
+    ("GET", "/admin/teams/{team_id}"): "teams.create",
+    ("GET", "/admin/projects"): "projects.write",
+    ("GET", "/admin/keys"): "apikeys.manage",
+    ("GET", "/admin/settings"): "org.update",
+    ("GET", "/admin/sso"): "sso.configure",
+    ("GET", "/admin/audit"): "audit.read",
+    ("GET", "/admin/audit.csv"): "audit.read",
+    ("GET", "/connect"): "apikeys.own",
+    ("GET", "/invite/{token}"): PUBLIC,
+    **BROWSER_FORMS,
+}
+
 ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/"): PUBLIC,  # redirects: to the overview when signed in, else to /login
     ("GET", "/healthz"): PUBLIC,
@@ -18,6 +60,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     **{("GET", path): "metrics.read" for path in (
         "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions")},
     ("GET", "/admin"): "org.update",
+    **ADMIN_PAGES,
     ("GET", "/dashboards"): "dashboards.read",
     ("GET", "/dashboards/{dashboard_id}"): "dashboards.read",
     ("GET", "/api/v1/openapi.json"): PUBLIC,
@@ -48,6 +91,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/teams"): "teams.create",
     ("GET", "/api/teams/{team_id}/members"): "teams.list",
     ("POST", "/api/teams/{team_id}/members"): "teams.members",
+    ("PUT", "/api/teams/{team_id}"): "teams.create",
+    ("DELETE", "/api/teams/{team_id}/members/{user_id}"): "teams.members",
     ("GET", "/api/projects"): "projects.list",
     ("POST", "/api/projects"): "projects.write",
     ("GET", "/api/projects/{project_id}"): "projects.list",

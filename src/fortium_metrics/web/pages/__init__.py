@@ -6,6 +6,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .admin_routes import admin_routes
 from .auth_pages import login_page, login_submit, renew, sign_out
 from .dashboard import dashboard_pages, home
 from .health import healthz, readyz
@@ -26,6 +27,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/login", login_submit, methods=["POST"]),
         Route("/api/auth/renew", renew, methods=["GET"]),
         Route("/api/auth/signout", sign_out, methods=["POST"]),
+        *admin_routes(),  # before the dashboard's placeholder `/admin`
         *(Route(path, handler, methods=["GET"]) for path, handler in dashboard_pages()),
         *(Route(path, handler, methods=["GET"]) for path, handler in layout_pages()),
         # The front end's build (frontend/ -> web/static); compressed on the fly for browsers that accept it.

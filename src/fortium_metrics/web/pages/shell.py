@@ -36,6 +36,7 @@ NAV = (
     NavItem("projects", "Projects", "/projects", "metrics.read", "folder"),
     NavItem("sessions", "Sessions", "/sessions", "metrics.read", "clock"),
     NavItem("dashboards", "My dashboards", "/dashboards", "dashboards.read", "layout"),
+    NavItem("connect", "Connect Claude Code", "/connect", "apikeys.own", "plug"),
     NavItem("admin", "Admin", "/admin", "org.update", "shield"),
 )
 
