@@ -4,6 +4,7 @@ import type { PageContext } from "./analytics";
 import { forgetFilters, rememberFilters, restoredUrl, setupFilterBar } from "./filters";
 import { startLive } from "./live";
 import { setupThemeToggle } from "./theme";
+import { setupTimeline } from "./timeline";
 import { loadWidget } from "./widgets";
 
 interface ShellContext extends PageContext {
@@ -45,6 +46,8 @@ function start(): void {
   const form = document.querySelector<HTMLFormElement>("form[data-filter-bar]");
   if (form) setupFilterBar(form, (url) => window.location.assign(url), window.location.pathname);
   document.querySelectorAll<HTMLElement>("[data-widget]").forEach((element) => { void loadWidget(element, context); });
+  const timeline = document.querySelector<HTMLElement>("[data-timeline]");
+  if (timeline) setupTimeline(timeline);
   const grid = document.querySelector<HTMLElement>("[data-grid]");
   if (grid) void import("./grid").then(({ mountGrid }) => mountGrid(grid, context));
 }

@@ -71,7 +71,7 @@ class SessionPage(BaseModel):
     total: int
 
 
-TimelineKind = Literal["prompt", "api_request", "api_error", "tool", "subagent", "command", "compaction",
+TimelineKind = Literal["prompt", "api_request", "api_error", "tool", "decision", "subagent", "command", "compaction",
                        "code_change", "other"]
 
 
@@ -195,7 +195,7 @@ async def search_sessions(uow: UnitOfWork, search: SessionSearch) -> SessionPage
 
 # -- one session ------------------------------------------------------------------------------------
 _KINDS = {"prompt": "prompt", "api_request": "api_request", "api_error": "api_error", "tool_execution": "tool",
-          "agent_invocation": "subagent", "command": "command", "code_change": "code_change"}
+          "tool_decision": "decision", "agent_invocation": "subagent", "command": "command", "code_change": "code_change"}
 
 
 def _kind(event: MetricEvent) -> str:

@@ -10,6 +10,7 @@ from .auth_pages import login_page, login_submit, renew, sign_out
 from .dashboard import dashboard_pages, home
 from .health import healthz
 from .layouts import layout_pages
+from .sessions import session_pages
 from .templating import STATIC_DIR
 
 __all__ = ["healthz", "page_routes"]
@@ -25,6 +26,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/api/auth/signout", sign_out, methods=["POST"]),
         *(Route(path, handler, methods=["GET"]) for path, handler in dashboard_pages()),
         *(Route(path, handler, methods=["GET"]) for path, handler in layout_pages()),
+        *(Route(path, handler, methods=["GET"]) for path, handler in session_pages()),
         # The front end's build (frontend/ -> web/static); compressed on the fly for browsers that accept it.
         Mount("/static", app=GZipMiddleware(StaticFiles(directory=STATIC_DIR, check_dir=False), minimum_size=512),
               name="static"),
