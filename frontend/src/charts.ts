@@ -89,11 +89,20 @@ function option(spec: WidgetSpec, rows: Row[]): echarts.EChartsCoreOption {
   };
 }
 
-export function drawChart(element: HTMLElement, spec: WidgetSpec, rows: Row[]): void {
+/** Draws and keeps the chart sized and themed; returns its clean-up (a redraw replaces it). */
+export function drawChart(element: HTMLElement, spec: WidgetSpec, rows: Row[]): () => void {
   const chart = echarts.init(element, undefined, { renderer: "canvas" });
   const draw = () => chart.setOption(option(spec, rows), true);
   draw();
-  new ResizeObserver(() => chart.resize()).observe(element);
+  const resize = new ResizeObserver(() => chart.resize());
+  resize.observe(element);
+  const scheme = window.matchMedia("(prefers-color-scheme: dark)");
   document.documentElement.addEventListener("fm:theme", draw);
-  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", draw);
+  scheme.addEventListener("change", draw);
+  return () => {
+    resize.disconnect();
+    document.documentElement.removeEventListener("fm:theme", draw);
+    scheme.removeEventListener("change", draw);
+    chart.dispose();
+  };
 }

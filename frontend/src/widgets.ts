@@ -40,7 +40,14 @@ function body(element: HTMLElement): HTMLElement {
   return element.querySelector<HTMLElement>("[data-widget-body]") ?? element;
 }
 
+// A drawn chart's clean-up (its ECharts instance and listeners), run when the widget is redrawn.
+const disposers = new WeakMap<HTMLElement, () => void>();
+
 function setState(element: HTMLElement, state: State, ...content: Node[]): void {
+  if (state !== "loading") {
+    disposers.get(element)?.();
+    disposers.delete(element);
+  }
   element.dataset.state = state;
   element.setAttribute("aria-busy", String(state === "loading"));
   body(element).replaceChildren(...content);
@@ -105,7 +112,7 @@ function table(spec: WidgetSpec, rows: Row[]): HTMLElement {
   return wrapper;
 }
 
-async function chart(spec: WidgetSpec, answer: AnalyticsAnswer): Promise<HTMLElement> {
+async function chart(spec: WidgetSpec, answer: AnalyticsAnswer, owner: HTMLElement): Promise<HTMLElement> {
   const wrapper = document.createElement("div");
   const canvas = document.createElement("div");
   canvas.className = "chart";
@@ -118,11 +125,14 @@ async function chart(spec: WidgetSpec, answer: AnalyticsAnswer): Promise<HTMLEle
   details.append(summary, dataTable(spec.title, spec.groupBy, spec.measures, answer.rows));
   wrapper.append(canvas, details);
   const { drawChart } = await import("./charts");
-  requestAnimationFrame(() => drawChart(canvas, spec, answer.rows));
+  requestAnimationFrame(() => {
+    if (canvas.isConnected) disposers.set(owner, drawChart(canvas, spec, answer.rows));
+  });
   return wrapper;
 }
 
-async function draw(spec: WidgetSpec, context: PageContext, fetcher: typeof fetch): Promise<[State, Node]> {
+async function draw(spec: WidgetSpec, context: PageContext, fetcher: typeof fetch,
+                    element: HTMLElement): Promise<[State, Node]> {
   if (spec.kind === "peer") {
     const { peerComparison } = await import("./peer");
     return ["ready", await peerComparison(spec, context, fetcher)];
@@ -134,14 +144,16 @@ async function draw(spec: WidgetSpec, context: PageContext, fetcher: typeof fetc
   if (rows.length === 0) {
     return ["empty", message("Nothing for these filters", "Try a longer date range or fewer filters.")];
   }
-  return ["ready", spec.kind === "table" ? table(spec, rows) : await chart(spec, { ...answer, rows })];
+  return ["ready", spec.kind === "table" ? table(spec, rows) : await chart(spec, { ...answer, rows }, element)];
 }
 
-export async function loadWidget(element: HTMLElement, context: PageContext, fetcher: typeof fetch = fetch): Promise<State> {
+/** Ask and draw. `quiet` (a live refresh): what is shown stays until the new answer replaces it. */
+export async function loadWidget(element: HTMLElement, context: PageContext, fetcher: typeof fetch = fetch,
+                                 quiet = false): Promise<State> {
   const spec = readSpec(element);
-  setState(element, "loading", message("Loading…", "Asking the analytics service."));
+  if (!quiet) setState(element, "loading", message("Loading…", "Asking the analytics service."));
   try {
-    const [state, content] = await draw(spec, context, fetcher);
+    const [state, content] = await draw(spec, context, fetcher, element);
     setState(element, state, content);
   } catch (error) {
     if (error instanceof AnalyticsUnavailable) {
