@@ -21,7 +21,8 @@ export interface AnalyticsRequest {
   measures: string[];
   groupBy: string[];
   compare?: boolean;
-  top?: number | undefined; // the `top` rows by the first measure, largest first
+  top?: number | undefined; // only the `top` rows (implies sorted)
+  sorted?: boolean; // rows by the first measure, largest first
   filters?: Record<string, string[]>; // instead of the page's filters
 }
 
@@ -35,10 +36,8 @@ export function analyticsUrl(request: AnalyticsRequest, context: PageContext): s
   const params = new URLSearchParams({ measures: request.measures.join(","), start: context.start, end: context.end });
   if (request.groupBy.length) params.set("group_by", request.groupBy.join(","));
   if (request.compare) params.set("compare", "previous");
-  if (request.top) {
-    params.set("order_by", `-${request.measures[0] ?? ""}`);
-    params.set("limit", String(request.top));
-  }
+  if (request.sorted || request.top) params.set("order_by", `-${request.measures[0] ?? ""}`);
+  if (request.top) params.set("limit", String(request.top));
   for (const [name, values] of Object.entries(request.filters ?? context.filters)) {
     for (const value of values) params.append(name, value);
   }

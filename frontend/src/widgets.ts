@@ -138,7 +138,8 @@ async function draw(spec: WidgetSpec, context: PageContext, fetcher: typeof fetc
     return ["ready", await peerComparison(spec, context, fetcher)];
   }
   const answer = await fetchAnalytics({ measures: spec.measures, groupBy: spec.groupBy, compare: spec.kind === "kpi",
-                                        top: spec.top }, context, fetcher);
+                                        top: spec.top, sorted: spec.kind === "bar" || spec.kind === "table" },
+                                      context, fetcher);
   if (spec.kind === "kpi") return ["ready", kpis(spec, answer)];
   const rows = shownRows(spec, answer.rows);
   if (rows.length === 0) {

@@ -31,6 +31,8 @@ describe("what a widget asks", () => {
     const top = new URL(analyticsUrl({ measures: ["tool_executions"], groupBy: ["tool"], top: 10 }, context), "http://x");
     expect(top.searchParams.get("order_by")).toBe("-tool_executions");
     expect(top.searchParams.get("limit")).toBe("10");
+    const sorted = new URL(analyticsUrl({ measures: ["sessions"], groupBy: ["team"], sorted: true }, context), "http://x");
+    expect([sorted.searchParams.get("order_by"), sorted.searchParams.has("limit")]).toEqual(["-sessions", false]);
   });
 });
 

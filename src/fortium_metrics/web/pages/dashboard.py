@@ -87,7 +87,7 @@ PAGES = {spec.key: spec for spec in (
         Widget("kpi", "Tokens and cost", ("cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
                                           "cache_hit_ratio", "cost_per_session"), wide=True),
         Widget("timeseries", "Cost by model", ("cost_usd",), (TIME, "model"), stack=True, wide=True),
-        Widget("bar", "Cost by model", ("cost_usd",), ("model",)),
+        Widget("bar", "Cost per model in the period", ("cost_usd",), ("model",)),
         Widget("timeseries", "Tokens by kind", TOKENS, (TIME,), stack=True),
         Widget("table", "Per model", ("cost_usd", "api_requests", "input_tokens", "output_tokens", "cache_read_tokens",
                                       "cache_hit_ratio", "api_error_rate"), ("model",), wide=True),
