@@ -49,6 +49,7 @@ async def test_the_list_is_newest_first_paged_and_searchable(store, people, worl
     assert [r.id for r in (await _search(store, people.alice, q="DANA")).items] == [DANA_SESSION]
     assert [r.id for r in (await _search(store, people.alice, project="api")).items] == [DANA_SESSION]
     assert (await _search(store, people.alice, q="nobody-like-this")).total == 0
+    assert (await _search(store, people.alice, q="%")).total == 0  # a wildcard is a character searched for
     window = await _search(store, people.alice, start=NOW - timedelta(minutes=250), end=NOW)
     assert {r.id for r in window.items} == {DANA_SESSION, "erin-session-1"}
     assert {r.id for r in (await _search(store, people.alice, model="claude-opus-4-1")).items} == {

@@ -175,9 +175,9 @@ async def _conditions(uow: UnitOfWork, search: SessionSearch) -> list:
         used = select(MetricEvent.session_id).where(MetricEvent.model == search.model)
         conditions.append(AgentSession.id.in_(used))
     if search.q:
-        text = f"%{search.q.lower()}%"
-        conditions.append(or_(func.lower(AgentSession.id).like(text), func.lower(User.email).like(text),
-                              func.lower(func.coalesce(User.name, "")).like(text), func.lower(Project.name).like(text)))
+        text = search.q.lower()  # % and _ are searched for as themselves (autoescape)
+        conditions.append(or_(*(func.lower(func.coalesce(column, "")).contains(text, autoescape=True)
+                                for column in (AgentSession.id, User.email, User.name, Project.name))))
     return conditions
 
 
