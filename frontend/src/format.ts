@@ -38,6 +38,15 @@ export function formatMeasure(measure: string, value: number | null | undefined)
   return whole.format(value);
 }
 
+// Measures where less is better: their rise is shown as a worsening.
+const LOWER_IS_BETTER = new Set(["cost_usd", "cost_per_session", "cost_per_commit", "api_errors", "api_error_rate"]);
+
+/** "better" | "worse" | "" (no change or nothing to compare): how a change is coloured. */
+export function changeTone(measure: string, moved: number | null): string {
+  if (moved === null || moved === 0) return "";
+  return (moved > 0) !== LOWER_IS_BETTER.has(measure) ? "better" : "worse";
+}
+
 /** Relative change against the previous period, or null when there is nothing to compare with. */
 export function change(current: number | null | undefined, previous: number | null | undefined): number | null {
   if (current === null || current === undefined || previous === null || previous === undefined || previous === 0) return null;

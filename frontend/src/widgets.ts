@@ -5,7 +5,7 @@
 // yet (service not there), nothing for these filters, an error with a retry, or the result. Charts
 // (ECharts, a separate chunk) load only when a chart has data to draw.
 import { AnalyticsUnavailable, fetchAnalytics, type AnalyticsAnswer, type PageContext } from "./analytics";
-import { change, formatChange, formatMeasure, measureLabel } from "./format";
+import { change, changeTone, formatChange, formatMeasure, measureLabel } from "./format";
 import { dataTable, type Row } from "./table";
 
 export type WidgetKind = "kpi" | "timeseries" | "bar" | "table" | "peer";
@@ -85,7 +85,7 @@ function kpis(spec: WidgetSpec, answer: AnalyticsAnswer, compare = true): HTMLEl
     if (compare) {
       const delta = document.createElement("dd");
       const moved = change(answer.totals[measure], answer.previous?.[measure]);
-      delta.className = `kpi-change ${moved === null ? "" : moved >= 0 ? "up" : "down"}`.trim();
+      delta.className = `kpi-change ${changeTone(measure, moved)}`.trim();
       delta.textContent = formatChange(moved);
       tile.append(delta);
     }
