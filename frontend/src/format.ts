@@ -38,12 +38,15 @@ export function formatMeasure(measure: string, value: number | null | undefined)
   return whole.format(value);
 }
 
+// Below half of the shown 0.1%, a change is shown as none (±0%) and not coloured.
+const STEADY = 0.0005;
+
 // Measures where less is better: their rise is shown as a worsening.
 const LOWER_IS_BETTER = new Set(["cost_usd", "cost_per_session", "cost_per_commit", "api_errors", "api_error_rate"]);
 
 /** "better" | "worse" | "" (no change or nothing to compare): how a change is coloured. */
 export function changeTone(measure: string, moved: number | null): string {
-  if (moved === null || moved === 0) return "";
+  if (moved === null || Math.abs(moved) < STEADY) return "";
   return (moved > 0) !== LOWER_IS_BETTER.has(measure) ? "better" : "worse";
 }
 
@@ -55,6 +58,6 @@ export function change(current: number | null | undefined, previous: number | nu
 
 export function formatChange(value: number | null): string {
   if (value === null) return "no earlier data";
-  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
+  const sign = Math.abs(value) < STEADY ? "±" : value > 0 ? "+" : "−";
   return `${sign}${percent.format(Math.abs(value))} vs previous period`;
 }

@@ -74,6 +74,7 @@ describe("a widget", () => {
   it("colours a rise in cost as a worsening and a fall as an improvement", () => {
     expect([changeTone("cost_usd", 0.1), changeTone("cost_usd", -0.1)]).toEqual(["worse", "better"]);
     expect([changeTone("sessions", 0.1), changeTone("sessions", 0), changeTone("sessions", null)]).toEqual(["better", "", ""]);
+    expect([changeTone("sessions", -0.0001), formatChange(-0.0001)]).toEqual(["", "±0% vs previous period"]);
   });
 });
 
