@@ -77,3 +77,16 @@ def test_a_wide_table_scrolls_by_keyboard_on_a_phone(browser, site):  # noqa: F8
     phone.wait_for_function("el => el.scrollLeft > 0", arg=region.element_handle())
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # ...the page does not
     context.close()
+
+
+def test_the_sessions_pages_fit_a_phone(browser, site):  # noqa: F811
+    context = browser.new_context(viewport={"width": 360, "height": 780})
+    phone = context.new_page()
+    sign_in(phone, site, site.admin, path="/login?next=/sessions")
+    phone.wait_for_url("**/sessions")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    with phone.expect_navigation():
+        phone.click("[data-session-link]")
+    assert phone.locator(".timeline-item").count() > 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
