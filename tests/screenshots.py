@@ -1,5 +1,7 @@
-"""Screenshots of the dashboard for docs/screenshots/ (phone 360 px and desktop 1440 px, light
-and dark), on a fresh demo organisation. Not a test: run it after changing how pages look.
+"""Screenshots of every dashboard page for docs/screenshots/, on a fresh demo organisation: sign-in
+and overview on a phone (360 px) and a desktop (1440 px), light and dark; every other page on a
+desktop in light (and the Me page as a team member, the timeline of the newest session). Not a
+test: run it after changing how pages look.
 
     .venv/bin/python tests/screenshots.py [OUTPUT_DIR]     (default docs/screenshots)
 """
@@ -25,6 +27,8 @@ from fortium_metrics.context import AppContext
 from fortium_metrics.demo import DEMO_PASSWORD, fill_demo
 
 SIZES = {"phone": (360, 780), "desktop": (1440, 900)}
+DAYS = 60
+PAGES = ("team", "models", "tools", "projects", "sessions", "dashboards/default")
 
 
 def _free_port() -> int:
@@ -46,6 +50,32 @@ def _serve(settings) -> uvicorn.Server:
     return server
 
 
+def _settle(page) -> None:
+    page.wait_for_timeout(700)  # charts draw in the frame after their data arrives (and animate)
+
+
+def _sign_in(page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form[method=post] button[type=submit]")
+
+
+def _every_page(page, base: str, out: Path) -> None:
+    for name in PAGES:
+        page.goto(base + "/" + name)
+        if page.locator("[data-widget]").count():
+            page.wait_for_function(SETTLED)
+        _settle(page)
+        if name.startswith("dashboards"):  # the grid draws its widgets itself
+            page.wait_for_timeout(2500)
+        page.screenshot(path=out / f"{name.split('/')[0]}-desktop-light.png", full_page=True)
+    page.goto(base + "/sessions")
+    page.click("[data-session-link]")
+    page.screenshot(path=out / "session-desktop-light.png", full_page=True)
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data:
@@ -55,11 +85,13 @@ def main(out: Path) -> None:
         async def fill():
             ctx = AppContext.build(settings)
             try:
-                return await fill_demo(ctx, "acme", days=3, people=30, seed=1)
+                return await fill_demo(ctx, "acme", days=DAYS, people=30, seed=1)
             finally:
                 await ctx.close()
 
-        admin = asyncio.run(fill()).people[0]
+        cast = asyncio.run(fill()).people
+        admin = cast[0]
+        member = next(p for p in cast if p.role == "developer" and not p.lead and p.team)
         server, base = _serve(settings), f"http://127.0.0.1:{settings.port}"
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -74,8 +106,23 @@ def main(out: Path) -> None:
                     with page.expect_navigation():
                         page.click("form[method=post] button[type=submit]")
                     page.wait_for_function(SETTLED)
+                    _settle(page)
                     page.screenshot(path=out / f"overview-{size}-{scheme}.png", full_page=size == "desktop")
+                    if size == "desktop" and scheme == "light":
+                        _every_page(page, base, out)
+                    if size == "phone":
+                        page.goto(base + "/sessions")
+                        page.click("[data-session-link]")
+                        page.screenshot(path=out / f"session-{size}-{scheme}.png")
                     context.close()
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            _sign_in(page, base, member.email)
+            page.goto(base + "/me")
+            page.wait_for_function(SETTLED)
+            _settle(page)
+            page.screenshot(path=out / "me-desktop-light.png", full_page=True)
+            context.close()
             browser.close()
         server.should_exit = True
     print(f"screenshots in {out}")

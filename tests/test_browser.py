@@ -137,13 +137,14 @@ def test_widgets_end_in_a_clear_state_not_in_made_up_numbers(page, site):
 
 
 def _analytics_answer(route) -> None:
-    """Stands in for GET /api/v1/analytics (the lead's analytics service) with a small answer in
-    the documented shape, so the drawing path is exercised end to end."""
+    """Stands in for GET /api/v1/analytics with a small answer in the documented shape (every
+    cell 1, 2, 3...), so the drawing path is exercised end to end with known numbers."""
     query = parse_qs(urlsplit(route.request.url).query)
     measures = query["measures"][0].split(",")
-    dimension = query.get("group_by", ["day"])[0]
-    keys = ["2026-11-01", "2026-11-02", "2026-11-03"] if dimension in ("day", "week", "month", "hour") else ["a", "b"]
-    rows = [{dimension: key, **{m: float(i + 1) for m in measures}} for i, key in enumerate(keys)]
+    dimensions = query.get("group_by", [""])[0].split(",")
+    keys = ["2026-11-01", "2026-11-02", "2026-11-03"] if dimensions[0] in ("day", "week", "month", "hour") else ["a", "b"]
+    rows = [{dimensions[0]: key, **({dimensions[1]: "m"} if len(dimensions) > 1 else {}),
+             **{m: float(i + 1) for m in measures}} for i, key in enumerate(keys)]
     body = {"rows": rows, "totals": {m: 10.0 for m in measures}, "previous": {m: 8.0 for m in measures}}
     route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
@@ -156,7 +157,9 @@ def test_widgets_draw_an_answer_with_its_table(page, site):
     assert page.text_content(".kpi-value").strip() == "10" and "+25%" in page.text_content(".kpi-change")
     page.wait_for_selector("[data-widget=timeseries] .chart canvas")
     table = page.locator("[data-widget=timeseries] table.data-table").first
-    assert table.locator("tbody tr").count() == 3 and table.locator("caption").text_content() == "Cost over time"
+    assert table.locator("tbody tr").count() == 3 and table.locator("caption").text_content() == "Cost by model"
+    team_table = page.locator("[data-widget=table] table.data-table")
+    assert team_table.locator("tbody tr").count() == 2 and team_table.locator("thead th").first.text_content() == "Team"
 
 
 def test_dark_mode_follows_the_system_and_the_toggle_sticks(browser, site):
@@ -214,4 +217,5 @@ def test_firefox_signs_in_and_out(site):
     assert seen["wrongPassword"] == "Wrong e-mail or password."
     assert seen["afterSignIn"] == "/overview" and seen["user"] == site.admin.name and seen["role"] == "admin"
     assert seen["widgetState"] in {"unavailable", "empty", "ready"}
+    assert seen["sessionsListed"] > 0 and seen["timelineItems"] > 0
     assert seen["afterSignOut"] == "/login" and seen["overviewWhenSignedOut"] == "/login"

@@ -1,4 +1,4 @@
-// The sign-in smoke test in a second engine: Firefox ESR driven by puppeteer-core over WebDriver
+// The smoke test in a second engine (sign in, the overview's widgets, a session's timeline, sign out): Firefox ESR driven by puppeteer-core over WebDriver
 // BiDi. Run by tests/test_browser.py:
 //   node e2e/firefox-smoke.mjs BASE_URL EMAIL PASSWORD FIREFOX_PATH
 // Prints one JSON line with what it saw; exits non-zero on any failure.
@@ -24,6 +24,13 @@ try {
   seen.widgetState = await page.waitForFunction(
     () => document.querySelector("[data-widget]")?.dataset.state !== "loading" &&
           document.querySelector("[data-widget]")?.dataset.state, { timeout: 20_000 }).then((handle) => handle.jsonValue());
+
+  await page.goto(`${base}/sessions`, { waitUntil: "load" }); // the sessions list, then the newest one's timeline
+  seen.sessionsListed = await page.$$eval("[data-session-link]", (links) => links.length);
+  if (seen.sessionsListed > 0) {
+    await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("[data-session-link]")]);
+    seen.timelineItems = await page.$$eval(".timeline-item", (items) => items.length);
+  }
 
   await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("form[action='/api/auth/signout'] button")]);
   seen.afterSignOut = new URL(page.url()).pathname;

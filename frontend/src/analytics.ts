@@ -6,6 +6,8 @@ export interface AnalyticsAnswer {
   rows: Row[];
   totals: Record<string, number | null>;
   previous?: Record<string, number | null>;
+  anonymised?: boolean;
+  min_group_size?: number | null;
 }
 
 export interface PageContext {
@@ -19,16 +21,24 @@ export interface AnalyticsRequest {
   measures: string[];
   groupBy: string[];
   compare?: boolean;
+  top?: number | undefined; // only the `top` rows (implies sorted)
+  sorted?: boolean; // rows by the first measure, largest first
+  filters?: Record<string, string[]>; // instead of the page's filters
 }
+
 
 export class AnalyticsUnavailable extends Error {}
 
+// No `granularity` parameter: it would add a time dimension to every question (a bar by model
+// became day x model rows). A widget grouped by time carries the filter bar's granularity in its
+// own group_by (the server renders it there); everything else gets one row per value.
 export function analyticsUrl(request: AnalyticsRequest, context: PageContext): string {
-  const params = new URLSearchParams({ measures: request.measures.join(","), start: context.start, end: context.end,
-                                       granularity: context.granularity });
+  const params = new URLSearchParams({ measures: request.measures.join(","), start: context.start, end: context.end });
   if (request.groupBy.length) params.set("group_by", request.groupBy.join(","));
   if (request.compare) params.set("compare", "previous");
-  for (const [name, values] of Object.entries(context.filters)) {
+  if (request.sorted || request.top) params.set("order_by", `-${request.measures[0] ?? ""}`);
+  if (request.top) params.set("limit", String(request.top));
+  for (const [name, values] of Object.entries(request.filters ?? context.filters)) {
     for (const value of values) params.append(name, value);
   }
   return `/api/v1/analytics?${params.toString()}`;

@@ -3,8 +3,9 @@
 import { setupAdmin } from "./admin";
 import type { PageContext } from "./analytics";
 import { forgetFilters, rememberFilters, restoredUrl, setupFilterBar } from "./filters";
-import { startLive } from "./live";
+import { REFRESH_EVENT, startLive } from "./live";
 import { setupThemeToggle } from "./theme";
+import { setupTimeline } from "./timeline";
 import { loadWidget } from "./widgets";
 
 interface ShellContext extends PageContext {
@@ -22,6 +23,31 @@ function safeStorage(): Storage | null {
   } catch {
     return null;
   }
+}
+
+/** An ingest's refresh redraws the page's widgets in place; a burst of ingests makes one refresh
+ * (a short wait gathers them) and never two at once. */
+function refresher(widgets: HTMLElement[], context: ShellContext): () => void {
+  let timer: number | undefined;
+  let running: Promise<unknown> | null = null;
+  let again = false;
+  const run = () => {
+    timer = undefined;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = Promise.all(widgets.map((element) => loadWidget(element, context, fetch, true))).finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  return () => {
+    if (timer === undefined) timer = window.setTimeout(run, 250);
+  };
 }
 
 function start(): void {
@@ -46,7 +72,11 @@ function start(): void {
   startLive(document, window.location);
   const form = document.querySelector<HTMLFormElement>("form[data-filter-bar]");
   if (form) setupFilterBar(form, (url) => window.location.assign(url), window.location.pathname);
-  document.querySelectorAll<HTMLElement>("[data-widget]").forEach((element) => { void loadWidget(element, context); });
+  const widgets = [...document.querySelectorAll<HTMLElement>("[data-widget]")];
+  widgets.forEach((element) => { void loadWidget(element, context); });
+  if (widgets.length) document.addEventListener(REFRESH_EVENT, refresher(widgets, context));
+  const timeline = document.querySelector<HTMLElement>("[data-timeline]");
+  if (timeline) setupTimeline(timeline);
   const grid = document.querySelector<HTMLElement>("[data-grid]");
   if (grid) void import("./grid").then(({ mountGrid }) => mountGrid(grid, context));
 }

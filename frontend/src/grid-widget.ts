@@ -52,10 +52,11 @@ async function chart(widget: LayoutWidget, answer: Answer): Promise<HTMLElement>
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `${widget.title}: chart`);
   const { drawChart } = await import("./charts");
-  // Pies and stacks are drawn as bars until the chart module draws them.
+  // Pies are drawn as bars until the chart module draws them.
   const kind = widget.chart === "line" ? "timeseries" : "bar";
   requestAnimationFrame(() => drawChart(canvas, { kind, title: widget.title, measures: widget.measures,
-                                                  groupBy: widget.group_by }, answer.rows));
+                                                  groupBy: widget.group_by, stack: widget.chart === "stacked_bar" },
+                                        answer.rows));
   return canvas;
 }
 

@@ -4,6 +4,13 @@ import { formatMeasure, measureLabel } from "./format";
 
 export type Row = Record<string, string | number | null>;
 
+const DIMENSION_LABELS: Record<string, string> = { user: "Person", mcp_server: "MCP server", agent: "Subagent" };
+
+export function dimensionLabel(key: string): string {
+  const label = DIMENSION_LABELS[key] ?? key.replace(/_/g, " ");
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
+
 export function dataTable(caption: string, dimensions: string[], measures: string[], rows: Row[]): HTMLTableElement {
   const table = document.createElement("table");
   table.className = "data-table";
@@ -12,7 +19,8 @@ export function dataTable(caption: string, dimensions: string[], measures: strin
   for (const key of [...dimensions, ...measures]) {
     const cell = document.createElement("th");
     cell.scope = "col";
-    cell.textContent = measures.includes(key) ? measureLabel(key) : key.replace(/_/g, " ");
+    cell.textContent = measures.includes(key) ? measureLabel(key) : dimensionLabel(key);
+    if (measures.includes(key)) cell.className = "num";
     head.appendChild(cell);
   }
   const body = table.createTBody();

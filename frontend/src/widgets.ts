@@ -1,27 +1,37 @@
-// Widget slots the server renders (data-widget="kpi|timeseries|bar", data-measures, data-group-by).
+// Widget slots the server renders (data-widget="kpi|timeseries|bar|table|peer", data-measures,
+// data-group-by; data-stack to stack a chart's series, data-top for the largest few rows,
+// data-peer-team for the team a person is compared with).
 // Each asks the analytics service for its numbers and shows one clear state: loading, no data
 // yet (service not there), nothing for these filters, an error with a retry, or the result. Charts
 // (ECharts, a separate chunk) load only when a chart has data to draw.
 import { AnalyticsUnavailable, fetchAnalytics, type AnalyticsAnswer, type PageContext } from "./analytics";
-import { change, formatChange, formatMeasure, measureLabel } from "./format";
-import { dataTable } from "./table";
+import { change, changeTone, formatChange, formatMeasure, measureLabel } from "./format";
+import { dataTable, type Row } from "./table";
 
-export type WidgetKind = "kpi" | "timeseries" | "bar";
+export type WidgetKind = "kpi" | "timeseries" | "bar" | "table" | "peer";
+const KINDS: readonly string[] = ["kpi", "timeseries", "bar", "table", "peer"];
 
 export interface WidgetSpec {
   kind: WidgetKind;
   title: string;
   measures: string[];
   groupBy: string[];
+  stack?: boolean;
+  top?: number;
+  peerTeam?: string;
 }
 
 const list = (value: string | undefined) => (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 
 export function readSpec(element: HTMLElement): WidgetSpec {
-  const kind = element.dataset.widget;
-  if (kind !== "kpi" && kind !== "timeseries" && kind !== "bar") throw new Error(`unknown widget kind ${String(kind)}`);
-  return { kind, title: element.dataset.title ?? "", measures: list(element.dataset.measures),
-           groupBy: list(element.dataset.groupBy) };
+  const kind = element.dataset.widget ?? "";
+  if (!KINDS.includes(kind)) throw new Error(`unknown widget kind ${kind}`);
+  const spec: WidgetSpec = { kind: kind as WidgetKind, title: element.dataset.title ?? "",
+                             measures: list(element.dataset.measures), groupBy: list(element.dataset.groupBy) };
+  if (element.dataset.stack !== undefined) spec.stack = true;
+  if (element.dataset.top) spec.top = Number(element.dataset.top);
+  if (element.dataset.peerTeam) spec.peerTeam = element.dataset.peerTeam;
+  return spec;
 }
 
 type State = "loading" | "unavailable" | "empty" | "error" | "ready";
@@ -30,7 +40,14 @@ function body(element: HTMLElement): HTMLElement {
   return element.querySelector<HTMLElement>("[data-widget-body]") ?? element;
 }
 
+// A drawn chart's clean-up (its ECharts instance and listeners), run when the widget is redrawn.
+const disposers = new WeakMap<HTMLElement, () => void>();
+
 function setState(element: HTMLElement, state: State, ...content: Node[]): void {
+  if (state !== "loading") {
+    disposers.get(element)?.();
+    disposers.delete(element);
+  }
   element.dataset.state = state;
   element.setAttribute("aria-busy", String(state === "loading"));
   body(element).replaceChildren(...content);
@@ -68,7 +85,7 @@ function kpis(spec: WidgetSpec, answer: AnalyticsAnswer, compare = true): HTMLEl
     if (compare) {
       const delta = document.createElement("dd");
       const moved = change(answer.totals[measure], answer.previous?.[measure]);
-      delta.className = `kpi-change ${moved === null ? "" : moved >= 0 ? "up" : "down"}`.trim();
+      delta.className = `kpi-change ${changeTone(measure, moved)}`.trim();
       delta.textContent = formatChange(moved);
       tile.append(delta);
     }
@@ -77,7 +94,25 @@ function kpis(spec: WidgetSpec, answer: AnalyticsAnswer, compare = true): HTMLEl
   return tiles;
 }
 
-async function chart(spec: WidgetSpec, answer: AnalyticsAnswer): Promise<HTMLElement> {
+/** Rows with something to show: a bar of nothing (events of other kinds have no tool, no agent)
+ * is noise. Time series keep every bucket, quiet ones too. */
+export function shownRows(spec: WidgetSpec, rows: Row[]): Row[] {
+  if (spec.kind === "timeseries") return rows;
+  return rows.filter((row) => row[spec.groupBy[0] ?? ""] !== null &&
+                              spec.measures.some((m) => typeof row[m] === "number" && row[m] !== 0));
+}
+
+function table(spec: WidgetSpec, rows: Row[]): HTMLElement {
+  const wrapper = document.createElement("div");
+  wrapper.className = "table-scroll";
+  wrapper.tabIndex = 0; // a wide table scrolls sideways with the keyboard too
+  wrapper.setAttribute("role", "region");
+  wrapper.setAttribute("aria-label", spec.title);
+  wrapper.appendChild(dataTable(spec.title, spec.groupBy, spec.measures, rows));
+  return wrapper;
+}
+
+async function chart(spec: WidgetSpec, answer: AnalyticsAnswer, owner: HTMLElement): Promise<HTMLElement> {
   const wrapper = document.createElement("div");
   const canvas = document.createElement("div");
   canvas.className = "chart";
@@ -90,21 +125,37 @@ async function chart(spec: WidgetSpec, answer: AnalyticsAnswer): Promise<HTMLEle
   details.append(summary, dataTable(spec.title, spec.groupBy, spec.measures, answer.rows));
   wrapper.append(canvas, details);
   const { drawChart } = await import("./charts");
-  requestAnimationFrame(() => drawChart(canvas, spec, answer.rows));
+  requestAnimationFrame(() => {
+    if (canvas.isConnected) disposers.set(owner, drawChart(canvas, spec, answer.rows));
+  });
   return wrapper;
 }
 
-export async function loadWidget(element: HTMLElement, context: PageContext, fetcher: typeof fetch = fetch): Promise<State> {
+async function draw(spec: WidgetSpec, context: PageContext, fetcher: typeof fetch,
+                    element: HTMLElement): Promise<[State, Node]> {
+  if (spec.kind === "peer") {
+    const { peerComparison } = await import("./peer");
+    return ["ready", await peerComparison(spec, context, fetcher)];
+  }
+  const answer = await fetchAnalytics({ measures: spec.measures, groupBy: spec.groupBy, compare: spec.kind === "kpi",
+                                        top: spec.top, sorted: spec.kind === "bar" || spec.kind === "table" },
+                                      context, fetcher);
+  if (spec.kind === "kpi") return ["ready", kpis(spec, answer)];
+  const rows = shownRows(spec, answer.rows);
+  if (rows.length === 0) {
+    return ["empty", message("Nothing for these filters", "Try a longer date range or fewer filters.")];
+  }
+  return ["ready", spec.kind === "table" ? table(spec, rows) : await chart(spec, { ...answer, rows }, element)];
+}
+
+/** Ask and draw. `quiet` (a live refresh): what is shown stays until the new answer replaces it. */
+export async function loadWidget(element: HTMLElement, context: PageContext, fetcher: typeof fetch = fetch,
+                                 quiet = false): Promise<State> {
   const spec = readSpec(element);
-  setState(element, "loading", message("Loading…", "Asking the analytics service."));
+  if (!quiet) setState(element, "loading", message("Loading…", "Asking the analytics service."));
   try {
-    const answer = await fetchAnalytics({ measures: spec.measures, groupBy: spec.groupBy, compare: spec.kind === "kpi" },
-                                        context, fetcher);
-    if (spec.kind !== "kpi" && answer.rows.length === 0) {
-      setState(element, "empty", message("Nothing for these filters", "Try a longer date range or fewer filters."));
-    } else {
-      setState(element, "ready", spec.kind === "kpi" ? kpis(spec, answer) : await chart(spec, answer));
-    }
+    const [state, content] = await draw(spec, context, fetcher, element);
+    setState(element, state, content);
   } catch (error) {
     if (error instanceof AnalyticsUnavailable) {
       const note = message("No data yet", "This view fills in once the analytics service answers.");

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { analyticsUrl } from "../src/analytics";
-import { change, formatChange, formatMeasure } from "../src/format";
+import { change, changeTone, formatChange, formatMeasure } from "../src/format";
 import { dataTable } from "../src/table";
 import { loadWidget, readSpec } from "../src/widgets";
 
@@ -68,6 +68,13 @@ describe("a widget", () => {
     expect(values).toEqual(["120", "$42.50"]);
     expect(element.querySelector(".kpi-change")!.textContent).toBe("+20% vs previous period");
     expect(element.querySelectorAll(".kpi-change")[1]!.textContent).toBe("no earlier data");
+    expect(element.querySelector(".kpi-change")!.classList.contains("better")).toBe(true);
+  });
+
+  it("colours a rise in cost as a worsening and a fall as an improvement", () => {
+    expect([changeTone("cost_usd", 0.1), changeTone("cost_usd", -0.1)]).toEqual(["worse", "better"]);
+    expect([changeTone("sessions", 0.1), changeTone("sessions", 0), changeTone("sessions", null)]).toEqual(["better", "", ""]);
+    expect([changeTone("sessions", -0.0001), formatChange(-0.0001)]).toEqual(["", "±0% vs previous period"]);
   });
 });
 

@@ -190,10 +190,16 @@ class DayBuilder:
     def _delivery(self, session: str, project: str, at: datetime) -> None:
         """Commits (and now and then a pull request) made through Claude Code in this session."""
         rng = self.rng
-        for _ in range(rng.choices([0, 1, 2, 3], weights=[45, 35, 15, 5])[0]):
+        commits = rng.choices([0, 1, 2, 3], weights=[45, 35, 15, 5])[0]
+        for _ in range(commits):
             self._add("mcp", {"type": "code_change", "lines_added": int(rng.lognormvariate(4, 1.1)),
                               "lines_removed": int(rng.lognormvariate(3, 1.2)), "commit": self._id("commit")[:12],
                               "language": rng.choice(LANGUAGES)}, at, session, project)
+        # Claude Code's own counters (OTLP claude_code.commit.count, pull_request.count): what the
+        # `commits` and `pull_requests` measures add up.
+        if commits:
+            self._add("otlp", {"type": "productivity_metric", "metric": "commits", "value": commits}, at, session, project)
         if rng.random() < 0.12:
             number = int(self._id("pr")[:6], 16) % 9000 + 100
             self._add("mcp", {"type": "code_change", "pull_request": f"{project}#{number}"}, at, session, project)
+            self._add("otlp", {"type": "productivity_metric", "metric": "pull_requests", "value": 1}, at, session, project)

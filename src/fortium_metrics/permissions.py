@@ -117,6 +117,25 @@ async def authorize_publishing(uow: UnitOfWork, to: str, team_id: uuid.UUID | No
         await authorize(uow, "dashboards.publish_team", team_id)
 
 
+async def reads_members(uow: UnitOfWork, team_id: uuid.UUID | None) -> bool:
+    """Whether per-person figures are the principal's to read: of everyone (team_id None) for
+    managers and admins; of a team for them and the team's leads (as scope_filters allows)."""
+    principal = uow.principal
+    if principal.kind == "system" or principal.role in STAFF:
+        return True
+    return team_id is not None and team_id in await led_teams(uow, principal, only=team_id)
+
+
+async def home_team(uow: UnitOfWork) -> uuid.UUID | None:
+    """The team a page about "my team" opens on: the first the principal leads, else the first they
+    belong to; None for managers and admins (they read every team) and people in no team."""
+    principal = uow.principal
+    if principal.kind == "system" or principal.role in STAFF:
+        return None
+    led = sorted(await led_teams(uow, principal))
+    return led[0] if led else min(await member_teams(uow, principal), default=None)
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a read may cover after applying the rules: a user, a team, or (None, None) all."""

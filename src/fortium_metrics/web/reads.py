@@ -14,7 +14,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from .. import analytics
-from ..analytics import ActivityItem, Filters, NamedStat, ProductivitySummary, SessionMetrics, Window
+from ..analytics import (ActivityItem, Filters, NamedStat, ProductivitySummary, SessionMetrics, SessionPage,
+                         SessionSearch, SessionTimeline, Window)
+from ..analytics.sessions import session_ref
 from ..store.uow import UnitOfWork
 from .auth import request_principal
 from .bodies import parse_query
@@ -140,6 +142,31 @@ async def session(request: Request) -> JSONResponse:
     return await _read(request, None, lambda uow, _: analytics.session_metrics(uow, session_id))
 
 
+class SessionSearchQuery(SessionSearch):
+    start: Instant | None = Field(None, description="Sessions started at or after (ISO 8601; no offset means UTC).")
+    end: Instant | None = Field(None, description="Sessions started before (exclusive).")
+
+
+@documented(Operation(
+    summary="Search sessions: who, project, start, duration, prompts, cost, tools", tag="read", query=SessionSearchQuery,
+    description="Most recently started first, a page at a time. Managers and admins see every session, a lead "
+                "the sessions of the teams they lead (filter by `team` or `user`), everyone else their own.",
+    responses=dict([(200, ("A page of sessions with the total.", SessionPage)), _FILTER_404])))
+async def session_search(request: Request) -> JSONResponse:
+    return await _read(request, SessionSearchQuery, analytics.search_sessions)
+
+
+@documented(Operation(
+    summary="One session's timeline: prompts, API requests, tool calls, subagents, errors, compactions", tag="read",
+    description="Every stored event of the session in order (at most 5,000), with the session's figures. "
+                "Another organisation's session is a 404; a session one may not read a 403.",
+    responses={200: ("The session and its events.", SessionTimeline),
+               404: ("No such session in this organisation.", ErrorEnvelope)}))
+async def session_timeline(request: Request) -> JSONResponse:
+    session_id = request.path_params["session_id"]
+    return await _read(request, None, lambda uow, _: analytics.session_timeline(uow, session_ref(session_id)))
+
+
 async def _recent_activity(uow: UnitOfWork, query: ActivityQuery) -> ActivityList:
     return ActivityList(items=await analytics.recent_activity(uow, query.limit, query.filters()))
 
@@ -157,5 +184,7 @@ def read_routes() -> list[BaseRoute]:
         Route("/api/v1/stats/agents", _named_stats_endpoint("agent_invocation", "agent"), methods=["GET"]),
         Route("/api/v1/sessions", sessions, methods=["GET"]),
         Route("/api/v1/sessions/{session_id}", session, methods=["GET"]),
+        Route("/api/v1/sessions/{session_id}/timeline", session_timeline, methods=["GET"]),
+        Route("/api/v1/analytics/sessions", session_search, methods=["GET"]),
         Route("/api/v1/activity", activity, methods=["GET"]),
     ]

@@ -58,7 +58,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("POST", "/api/auth/signout"): PUBLIC,
     # Dashboard pages (web/pages/): the shell for every reader; numbers come from the analytics API.
     **{("GET", path): "metrics.read" for path in (
-        "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions")},
+        "/overview", "/team", "/me", "/models", "/tools", "/projects", "/sessions", "/sessions/{session_id}")},
     ("GET", "/admin"): "org.update",
     **ADMIN_PAGES,
     ("GET", "/dashboards"): "dashboards.read",
@@ -81,7 +81,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
         "/api/v1/hooks/claude-code", "/v1/metrics", "/v1/logs", "/otlp/v1/metrics", "/otlp/v1/logs", "/otlp")},
     **{("GET", path): "metrics.read" for path in (
         "/api/v1/summary", "/api/v1/stats/tools", "/api/v1/stats/agents", "/api/v1/sessions",
-        "/api/v1/sessions/{session_id}", "/api/v1/activity", "/api/v1/analytics", "/api/v1/analytics/trend",
+        "/api/v1/sessions/{session_id}", "/api/v1/sessions/{session_id}/timeline", "/api/v1/analytics/sessions",
+        "/api/v1/activity", "/api/v1/analytics", "/api/v1/analytics/trend",
         "/api/v1/analytics/teams", "/api/v1/analytics/adoption", "/api/v1/analytics/forecast")},
     ("GET", "/api/users"): "users.list",
     ("POST", "/api/users"): "users.create",

@@ -12,6 +12,7 @@ from .dashboard import dashboard_pages, home
 from .health import healthz, readyz
 from ..metrics import metrics
 from .layouts import layout_pages
+from .sessions import session_pages
 from .templating import STATIC_DIR
 
 __all__ = ["healthz", "page_routes", "readyz"]
@@ -30,6 +31,7 @@ def page_routes() -> list[BaseRoute]:
         *admin_routes(),  # before the dashboard's placeholder `/admin`
         *(Route(path, handler, methods=["GET"]) for path, handler in dashboard_pages()),
         *(Route(path, handler, methods=["GET"]) for path, handler in layout_pages()),
+        *(Route(path, handler, methods=["GET"]) for path, handler in session_pages()),
         # The front end's build (frontend/ -> web/static); compressed on the fly for browsers that accept it.
         Mount("/static", app=GZipMiddleware(StaticFiles(directory=STATIC_DIR, check_dir=False), minimum_size=512),
               name="static"),

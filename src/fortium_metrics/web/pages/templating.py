@@ -45,7 +45,29 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(), trim_blocks=True,
                       lstrip_blocks=True)
     env.globals["version"] = __version__
+    env.filters.update(usd=usd, count=count, minutes=minutes, duration_ms=duration_ms)
     return env
+
+
+# Presentation of numbers the services computed (as frontend/src/format.ts shows them).
+def usd(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def count(value: int | float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def minutes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f} min" if value < 90 else f"{value / 60:.1f} h"
+
+
+def duration_ms(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s" if value < 60_000 else f"{value / 60_000:.1f} min"
 
 
 def assets(request: Request) -> Assets:
