@@ -15,6 +15,8 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 # -- 1. the dashboard's front end (frontend/build.mjs writes ../src/fortium_metrics/web/static) ----
 FROM ${NODE_IMAGE} AS frontend
 WORKDIR /app/frontend
+# swagger-ui-dist depends on @scarf/scarf, whose install script reports downloads: not from here.
+ENV SCARF_ANALYTICS=false
 COPY frontend/package.json frontend/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY frontend/ ./

@@ -6,6 +6,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .api_docs import api_docs
 from .auth_pages import login_page, login_submit, renew, sign_out
 from .dashboard import dashboard_pages, home
 from .health import healthz
@@ -19,6 +20,7 @@ def page_routes() -> list[BaseRoute]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/docs", api_docs, methods=["GET"]),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/api/auth/renew", renew, methods=["GET"]),
