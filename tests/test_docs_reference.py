@@ -48,9 +48,22 @@ def code_lines(path: Path) -> list[Mention]:
     return found
 
 
+def invoked(before: str) -> bool:
+    """Whether `fortium-metrics` after this text is the program being run, not a name (a Kubernetes
+    Secret, an MCP server's name in `claude mcp add NAME -- ...`)."""
+    before = before.rstrip()
+    words = before.split()
+    return (not words or before.endswith(("--", "&&", ";", "|", "$", '"', "(")) or words[-1] == "sudo"
+            or re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[-1]) is not None
+            or re.search(r"\bexec(\s+-\S+)*\s+\S+$", before) is not None)  # docker/kubectl exec CONTAINER
+
+
 def commands_of(mention: Mention) -> list[list[str]]:
-    """The words after each `fortium-metrics` in a line."""
-    parts = PROGRAM.split(mention.text)[1:]
+    """The words after each `fortium-metrics` run in a line."""
+    matches = list(PROGRAM.finditer(mention.text))
+    parts = [mention.text[match.end():following.start() if following else None]
+             for match, following in zip(matches, [*matches[1:], None])
+             if invoked(mention.text[:match.start()])]
     commands = []
     for part in parts:
         words = []
@@ -168,6 +181,9 @@ def test_every_setting_is_documented():
     ("fortium-metrics db upgrade|sideways", "no command sideways"),
     ("python3 dev.py cli team create --org acme --colour red", "no option --colour"),
     ("fortium-metrics hook --drainn", "no option --drainn"),
+    ("docker exec -it fortium fortium-metrics org create X --slug x --colour red", "no option --colour"),
+    ("FORTIUM_DATA_DIR=/x fortium-metrics servee", "no command servee"),
+    ("claude mcp add fm -- fortium-metrics mcp --flush-intervall 5", "no option --flush-intervall"),
 ])
 def test_the_checker_finds_a_wrong_command_or_option(line, problem):
     problems = [p for words in commands_of(Mention("x", line)) for p in resolve(words)[1]]
@@ -178,7 +194,9 @@ def test_the_checker_reads_arguments_paths_and_alternatives_as_such():
     for line in ("fortium-metrics import legacy ~/ --org acme --dry-run", "~/.local/share/fortium-metrics",
                  "docker build -t fortium-metrics:0.1.0 .", "fortium-metrics db upgrade|downgrade",
                  "FORTIUM_DATA_DIR=/path fortium-metrics serve --port 8765  # comment --nothing",
-                 '"command": "fortium-metrics hook --linger 5"'):
+                 '"command": "fortium-metrics hook --linger 5"',
+                 "kubectl create secret generic fortium-metrics --from-literal=A=b",
+                 "claude mcp add fortium-metrics -- fortium-metrics mcp --flush-interval 5"):
         problems = [p for words in commands_of(Mention("x", line)) for p in resolve(words)[1]]
         assert not problems, (line, problems)
     assert resolve(["db", "upgrade|downgrade"])[0] == [("db", "upgrade"), ("db", "downgrade")]
