@@ -200,3 +200,12 @@ def test_the_checker_reads_arguments_paths_and_alternatives_as_such():
         problems = [p for words in commands_of(Mention("x", line)) for p in resolve(words)[1]]
         assert not problems, (line, problems)
     assert resolve(["db", "upgrade|downgrade"])[0] == [("db", "upgrade"), ("db", "downgrade")]
+
+
+REPO_PATH = re.compile(r"^(?:docs|examples|deploy|tests|src|frontend|bench|migrations)/[\w./-]*[\w/]$|^(?:Dockerfile|\.dockerignore|dev\.py|requirements\.lock|pyproject\.toml)$")
+
+
+def test_every_file_of_the_repository_the_docs_name_exists():
+    missing = [f"{mention.where}: {mention.text}" for doc in DOCS for mention in code_lines(doc)
+               if REPO_PATH.match(mention.text) and not (ROOT / mention.text).exists()]
+    assert not missing, missing
