@@ -6,8 +6,8 @@
 #   docker run -p 8765:8765 -v fortium-data:/var/lib/fortium-metrics fortium-metrics       # SQLite
 #
 # Three stages: the front end built with the committed npm lock, the Python packages installed
-# from the hashed lock (the same requirements.lock as development and CI), and a slim runtime
-# stage that holds neither Node.js nor compilers and runs as an unprivileged user.
+# from the hashed lock (the run-time part of the same requirements.lock as development and CI),
+# and a slim runtime stage that holds neither Node.js nor compilers and runs as an unprivileged user.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -26,9 +26,12 @@ RUN node build.mjs
 FROM ${PYTHON_IMAGE} AS python
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/fortium
-COPY requirements.lock /app/requirements.lock
-RUN /opt/fortium/bin/pip install --require-hashes -r /app/requirements.lock
-COPY pyproject.toml README.md alembic.ini /app/
+COPY requirements.lock pyproject.toml deploy/runtime_requirements.py /app/
+# The lock's run-time part (its `dev` extra's test tools left out), pins and hashes unchanged; pip
+# refuses it if it lacks a dependency of what it installs.
+RUN python /app/runtime_requirements.py /app/requirements.lock /app/pyproject.toml > /app/runtime.lock \
+ && /opt/fortium/bin/pip install --require-hashes -r /app/runtime.lock
+COPY README.md alembic.ini /app/
 COPY migrations/ /app/migrations/
 COPY src/ /app/src/
 COPY --from=frontend /app/src/fortium_metrics/web/static/ /app/src/fortium_metrics/web/static/

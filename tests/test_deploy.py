@@ -8,6 +8,7 @@ with the Dockerfile and config.py (ports, user, probes, settings).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -16,6 +17,8 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -23,6 +26,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from fortium_metrics.config import Settings
 from fortium_metrics.environment import ENV_PREFIX
@@ -76,11 +81,52 @@ def test_the_image_is_built_in_stages_from_the_committed_locks():
     frontend, python, runtime = stages()
     assert instructions(frontend, "COPY")[0].split()[:2] == ["frontend/package.json", "frontend/package-lock.json"]
     assert any(command.startswith("npm ci") for command in instructions(frontend, "RUN"))
-    assert any("--require-hashes -r /app/requirements.lock" in command for command in instructions(python, "RUN"))
-    assert "requirements.lock /app/requirements.lock" in instructions(python, "COPY")
+    assert instructions(python, "COPY")[0].split()[:3] == ["requirements.lock", "pyproject.toml", "deploy/runtime_requirements.py"]
+    (install,) = [command for command in instructions(python, "RUN") if "runtime_requirements.py" in command]
+    assert "runtime_requirements.py /app/requirements.lock /app/pyproject.toml > /app/runtime.lock" in install
+    assert "pip install --require-hashes -r /app/runtime.lock" in install
     # The runtime stage takes built things from the others; it installs and builds nothing itself.
     assert all(copy.startswith("--from=") for copy in instructions(runtime, "COPY"))
     assert not any(re.search(r"\b(npm|node|pip)\b", command) for command in instructions(runtime, "RUN"))
+
+
+def runtime_lock() -> list:
+    spec = importlib.util.spec_from_file_location("runtime_requirements", ROOT / "deploy" / "runtime_requirements.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(sys.modules[spec.name])
+    module = sys.modules[spec.name]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return module.runtime_subset((ROOT / "requirements.lock").read_text(), pyproject)
+
+
+def needed_at_run_time(name: str, seen: set[str] | None = None) -> set[str]:
+    """What `name` needs on this interpreter (markers evaluated, no extra asked), from the
+    installed packages' own metadata: an independent reading of the graph the lock records."""
+    seen = set() if seen is None else seen
+    key = canonicalize_name(name)
+    if key in seen:
+        return seen
+    seen.add(key)
+    for spec in metadata.requires(name) or []:
+        requirement = Requirement(spec)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            needed_at_run_time(requirement.name, seen)
+    return seen
+
+
+def test_the_image_installs_what_the_service_needs_from_the_lock_and_no_test_tool():
+    subset = runtime_lock()
+    names = {package.name for package in subset}
+    assert needed_at_run_time("fortium-metrics") - {"fortium-metrics"} <= names, needed_at_run_time("fortium-metrics") - names
+    assert {"setuptools", "wheel"} <= names  # to install the project itself, offline
+    dev_only = {"pytest", "pytest-timeout", "playwright", "schemathesis", "hypothesis", "kubernetes-validate",
+                "dockerfile-parse", "opentelemetry-sdk"}
+    assert not names & dev_only, names & dev_only
+    lock = (ROOT / "requirements.lock").read_text()
+    for package in subset:  # copied as the lock has them: pins, markers and every hash
+        text = "".join(package.lines)
+        assert text in lock and "==" in package.lines[0] and "--hash=sha256:" in text, text
 
 
 def test_the_image_runs_unprivileged_with_a_health_check_on_healthz():
