@@ -123,6 +123,10 @@ def test_the_image_installs_what_the_service_needs_from_the_lock_and_no_test_too
     dev_only = {"pytest", "pytest-timeout", "playwright", "schemathesis", "hypothesis", "kubernetes-validate",
                 "dockerfile-parse", "opentelemetry-sdk"}
     assert not names & dev_only, names & dev_only
+    # The command the Dockerfile runs prints exactly this subset.
+    printed = subprocess.run([sys.executable, "deploy/runtime_requirements.py", "requirements.lock", "pyproject.toml"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert printed.splitlines(keepends=True)[1:] == [line for package in subset for line in package.lines]
     lock = (ROOT / "requirements.lock").read_text()
     for package in subset:  # copied as the lock has them: pins, markers and every hash
         text = "".join(package.lines)
