@@ -22,7 +22,11 @@ const modules = await build({ ...common, entryPoints: { app: "src/app.ts", style
 // A classic script run in <head> before the first paint: it cannot be a module (modules are deferred).
 const classic = await build({ ...common, entryPoints: { "theme-init": "src/theme-init.ts" }, format: "iife" });
 
-const outputs = { ...modules.metafile.outputs, ...classic.metafile.outputs };
+// /api/docs, a page of its own: built apart, so the dashboard's pages share no chunk with Swagger UI.
+const apiDocs = await build({ ...common, entryPoints: { "api-docs": "src/api-docs.ts", "api-docs-styles": "src/styles/api-docs.css" },
+                              format: "esm" });
+
+const outputs = { ...modules.metafile.outputs, ...classic.metafile.outputs, ...apiDocs.metafile.outputs };
 const name = (path) => relative(outdir, join(here, path));
 const hash = (file) => createHash("sha256").update(readFileSync(join(outdir, file))).digest("hex").slice(0, 12);
 

@@ -132,16 +132,13 @@ def start_drain(spool_dir: str, linger: float) -> None:
 
 
 # -- options and the log --------------------------------------------------------------------------
-def _options(argv: list[str], data_dir: str) -> tuple[bool, float | None, int | None] | None:
-    """(drain, linger, lock_fd), or None after printing --help. No arguments (what Claude Code runs)
-    costs nothing; argparse is imported only when there are some. Bad arguments never stop the
-    hook: they are noted in hook.log and the defaults apply."""
-    if not argv:
-        return False, None, None
+def option_parser():
+    """The hook's options (argparse: the hook never imports click). Bad arguments raise ValueError
+    instead of exiting with 2, which would block Claude Code."""
     import argparse
 
     class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # never exit 2: that would block Claude Code
+        def error(self, message: str) -> None:
             raise ValueError(message)
 
     class Formatter(argparse.HelpFormatter):  # "Usage:", as every other command's help (click)
@@ -157,6 +154,16 @@ def _options(argv: list[str], data_dir: str) -> tuple[bool, float | None, int | 
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="accepted for older settings files; ignored (the hook never waits for delivery)")
     parser.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)  # drain.lock, handed over by the hook
+    return parser
+
+
+def _options(argv: list[str], data_dir: str) -> tuple[bool, float | None, int | None] | None:
+    """(drain, linger, lock_fd), or None after printing --help. No arguments (what Claude Code runs)
+    costs nothing; argparse is imported only when there are some. Bad arguments never stop the
+    hook: they are noted in hook.log and the defaults apply."""
+    if not argv:
+        return False, None, None
+    parser = option_parser()
     try:
         options, unknown = parser.parse_known_args(argv)
     except SystemExit:  # -h / --help

@@ -64,6 +64,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], str | None] = {
     ("GET", "/dashboards"): "dashboards.read",
     ("GET", "/dashboards/{dashboard_id}"): "dashboards.read",
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/v1/analytics/catalogue"): PUBLIC,
     ("GET", "/api/v1/hooks/health"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,

@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .admin_routes import admin_routes
+from .api_docs import api_docs
 from .auth_pages import login_page, login_submit, renew, sign_out
 from .dashboard import dashboard_pages, home
 from .health import healthz, readyz
@@ -24,6 +25,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/api/docs", api_docs, methods=["GET"]),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/api/auth/renew", renew, methods=["GET"]),
