@@ -7,7 +7,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import maintenance
 from .config import Settings
-from .principal import Principal
 from .store.uow import Store
 
 
@@ -15,8 +14,7 @@ def build_scheduler(settings: Settings, store: Store) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def partitions() -> None:
-        async with store.unit_of_work(Principal.system("scheduler")) as uow:
-            await maintenance.ensure_partitions(uow, settings.partition_months_ahead)
+        await maintenance.ensure_partitions(store, settings.partition_months_ahead)
 
     async def rollups() -> None:
         from .analytics.rollups import rebuild

@@ -41,8 +41,17 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return load_settings(**ctx.obj, **overrides)
 
 
+def operator_store(settings: Settings) -> Store:
+    """The CLI's store. On PostgreSQL, FORTIUM_ADMIN_DATABASE_URL (the schema owner) serves the
+    operator commands that work across organisations (`org create|list|...`, `demo`, rollups
+    of every organisation): the application role cannot (revision 0010)."""
+    admin = settings.admin_database_url
+    admin_engine = create_engine(admin) if admin and not settings.is_sqlite else None
+    return Store(create_engine(settings.effective_database_url), admin_engine)
+
+
 async def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    store = Store(create_engine(settings.effective_database_url))
+    store = operator_store(settings)
     try:
         return await work(store)
     finally:
@@ -60,9 +69,8 @@ def _run(ctx: click.Context, work: Callable[[Store], Awaitable[T]]) -> T:
 
 
 async def _in_org(store: Store, org_slug: str, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    async with store.unit_of_work(Principal.system("cli")) as uow:
-        org = await orgs.get_by_slug(uow, org_slug)
-    async with store.unit_of_work(Principal.org_admin(org.id, label="cli")) as uow:
+    org = await orgs.id_for_slug(store, org_slug)
+    async with store.unit_of_work(Principal.org_admin(org, label="cli")) as uow:
         return await action(uow)
 
 
