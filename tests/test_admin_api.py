@@ -163,3 +163,29 @@ async def test_setting_a_password_over_rest_ends_the_users_sessions(api, admin, 
     assert refreshed.status_code == 401
     entries = (await api.get("/api/audit?action=user.password", headers=admin)).json()["items"]
     assert [e["target"] for e in entries] == ["bob@a.test", "bob@a.test"]
+
+
+async def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated(api, admin, people):
+    """Issue 12, item 11: alice is org A's only admin; refusing keeps someone able to administer it."""
+    me = f"/api/users/{people.alice.user_id}"
+    for change in ({"role": "developer"}, {"role": "manager"}, {"active": False}):
+        refused = await api.put(me, json=change, headers=admin)
+        assert refused.status_code == 409, change
+        assert refused.json()["error"]["field"] == next(iter(change)), refused.json()
+    assert (await api.delete(me, headers=admin)).status_code == 409
+    listed = (await api.get("/api/users", headers=admin)).json()["items"]
+    assert [(u["role"], u["active"]) for u in listed if u["email"] == "alice@a.test"] == [("admin", True)]
+    await api.post("/api/users", json={"email": "erin@a.test", "role": "admin"}, headers=admin)
+    demoted = await api.put(me, json={"role": "manager"}, headers=admin)  # now another admin remains
+    assert demoted.status_code == 200 and demoted.json()["role"] == "manager"
+
+
+@pytest.mark.parametrize("field, value", [("data_retention_days", True), ("data_retention_days", "90"),
+                                          ("data_retention_days", 90.5), ("min_group_size", False),
+                                          ("name", 7), ("label_dimensions", "team")])
+async def test_organisation_settings_take_json_types_strictly(api, admin, field, value):
+    """Issue 12, item 11: `data_retention_days: true` was taken as 1 day of retention."""
+    before = (await api.get("/api/org", headers=admin)).json()
+    refused = await api.put("/api/org", json={field: value}, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == field, refused.json()
+    assert (await api.get("/api/org", headers=admin)).json() == before
