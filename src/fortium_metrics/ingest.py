@@ -35,7 +35,7 @@ from .dimensions import DIMENSION_COLUMNS, dimensions
 from .principal import Principal
 from .resolve import Resolver, TeamsOfPeople
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
-from .store.models import AgentSession
+from .store.models import AgentSession, EventKey
 from .store.uow import Store, UnitOfWork
 
 MAX_BATCH = 5000
@@ -322,8 +322,21 @@ async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
     return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
 
 
+async def _claim_key(uow: UnitOfWork, event: SessionStart | SessionEnd) -> bool:
+    """Claim the event's dedup key, as every other event's (store/event_writer.py): False if some
+    path (a redelivered hook, a retried batch, an import) already brought this very event."""
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    claimed = await uow.session.execute(
+        insert(EventKey).on_conflict_do_nothing().returning(EventKey.dedup_key),
+        {"dedup_key": dedup_key(event), "occurred_at": event.timestamp})
+    return claimed.first() is not None
+
+
 async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids: dict, source: str) -> bool:
-    """Sessions are idempotent by id: a second start, or a second end, is a duplicate."""
+    """An event counts once (its dedup key); beyond that, sessions are idempotent by id: a later
+    start, or an end that is not later, changes nothing."""
+    if not await _claim_key(uow, event):
+        return False
     session = await uow.session.get(AgentSession, (uow.principal.organization_id, event.session_id))
     if isinstance(event, SessionStart):
         if session is not None:
