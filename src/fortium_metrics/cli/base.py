@@ -13,8 +13,8 @@ from rich.console import Console
 from .. import migrate_if_sqlite, orgs
 from ..config import Settings, load_settings
 from ..errors import ConfigError, DomainError
+from ..context import operator_store
 from ..principal import Principal
-from ..store.engine import create_engine
 from ..store.uow import Store, UnitOfWork
 
 T = TypeVar("T")
@@ -39,15 +39,6 @@ class FriendlyGroup(click.Group):
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return load_settings(**ctx.obj, **overrides)
-
-
-def operator_store(settings: Settings) -> Store:
-    """The CLI's store. On PostgreSQL, FORTIUM_ADMIN_DATABASE_URL (the schema owner) serves the
-    operator commands that work across organisations (`org create|list|...`, `demo`, rollups
-    of every organisation): the application role cannot (revision 0010)."""
-    admin = settings.admin_database_url
-    admin_engine = create_engine(admin) if admin and not settings.is_sqlite else None
-    return Store(create_engine(settings.effective_database_url), admin_engine)
 
 
 async def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:

@@ -11,8 +11,7 @@ from rich.table import Table
 
 from .. import imports, migrate_if_sqlite
 from ..config import Settings, load_settings
-from ..cli.base import operator_store
-from ..context import AppContext
+from ..context import AppContext, operator_store
 from ..local import ensure_local_principal
 from ..orgs import id_for_slug
 from ..principal import Principal
