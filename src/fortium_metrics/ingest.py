@@ -25,6 +25,7 @@ import orjson
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from pydantic.json_schema import SkipJsonSchema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -276,6 +277,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     """The metric rows of a group (see ROW_COLUMNS), the request and item each came from, and the
     session starts/ends (written after the rows, see _write)."""
     resolver = Resolver(uow, teams_of_people)
+    session_owners = await _session_owners(uow, group)
     rows: list[list] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)
@@ -291,6 +293,11 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                 except Invalid as error:
                     results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                     continue
+            if event.session_id is not None and not _may_write_session(session_owners, event, ids["user_id"]):
+                results[position].errors.append(ItemError(index=index, field="session_id", message=(
+                    f"session_id: session {event.session_id!r} is another person's; events of a session are "
+                    "written by its owner (or for them, with an organisation key naming them)")))
+                continue
             try:
                 if isinstance(event, (SessionStart, SessionEnd)):
                     # Attributes as the rows store them (json_text): non-finite numbers become null.
@@ -311,6 +318,28 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
             rows.append(row)
             owners.append((position, index))
     return rows, owners, sessions
+
+
+async def _session_owners(uow: UnitOfWork, group: list[_Pending]) -> dict[str, uuid.UUID | None]:
+    """The people the group's sessions already belong to (the first to start or end one)."""
+    named = sorted({event.session_id for pending in group for _, event in pending.events if event.session_id})
+    owners: dict[str, uuid.UUID | None] = {}
+    for start in range(0, len(named), 1000):
+        found = await uow.session.execute(select(AgentSession.id, AgentSession.user_id)
+                                          .where(AgentSession.id.in_(named[start:start + 1000])))
+        owners.update((session_id, user_id) for session_id, user_id in found)
+    return owners
+
+
+def _may_write_session(owners: dict[str, uuid.UUID | None], event: EventBase, user_id: uuid.UUID | None) -> bool:
+    """A session's events are its owner's: an event for someone else carrying its id would move
+    its start and end, merge attributes and add counts to another person's session (issue 12).
+    A start or end of a session nobody has yet makes its writer the owner, also for the rest of
+    this transaction's events. Events naming no person (an organisation key's) are not checked."""
+    if isinstance(event, (SessionStart, SessionEnd)):
+        owners.setdefault(event.session_id, user_id)
+    owner = owners.get(event.session_id)
+    return owner is None or user_id is None or owner == user_id
 
 
 async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
