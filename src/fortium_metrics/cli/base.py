@@ -71,7 +71,8 @@ def run_in_org(ctx: click.Context, org_slug: str, action: Callable[[UnitOfWork],
 
 
 def run_as_operator(ctx: click.Context, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """One unit of work in the system scope (across organisations; on PostgreSQL the RLS system scope)."""
+    """One unit of work across organisations (on PostgreSQL on the schema owner's connection,
+    FORTIUM_ADMIN_DATABASE_URL: the application role cannot read across organisations)."""
 
     async def work(store: Store) -> T:
         async with store.unit_of_work(Principal.system("cli")) as uow:
