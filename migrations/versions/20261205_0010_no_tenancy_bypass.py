@@ -37,15 +37,17 @@ _DEFINER = "STABLE SECURITY DEFINER SET search_path = public, pg_catalog"
 
 def _definer(signature: str, returns: str, query: str) -> str:
     """A PL/pgSQL SECURITY DEFINER function answering `query` with the owner's system scope on
-    for that statement only (a function's own `SET app.system_scope` clause needs a superuser
-    to create; the setting means nothing to the application role's policies anyway)."""
+    for that statement only, then as it was (a function's own `SET app.system_scope` clause needs
+    a superuser to create; the setting means nothing to the application role's policies anyway)."""
     return f"""
 CREATE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql {_DEFINER} AS $fn$
 #variable_conflict use_column
+DECLARE
+  previous text := coalesce(current_setting('app.system_scope', true), '');
 BEGIN
   PERFORM set_config('app.system_scope', 'on', true);
   RETURN QUERY {query};
-  PERFORM set_config('app.system_scope', 'off', true);
+  PERFORM set_config('app.system_scope', previous, true);
 END
 $fn$"""
 
