@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import operator_store
 from fortium_metrics.cli import main
 from fortium_metrics.config import load_settings
 from fortium_metrics.context import AppContext
@@ -35,7 +36,8 @@ def app_of(backend, tmp_path) -> Callable[[Callable[[AppContext], Awaitable[Any]
 
     def run(work):
         async def main_():
-            app = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "data"))
+            app = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "data"),
+                                   operator_store(backend))
             try:
                 return await work(app)
             finally:

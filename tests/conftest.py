@@ -120,9 +120,16 @@ def backend(request, tmp_path) -> Backend:
     return Backend("postgres", app, owner)
 
 
+def operator_store(backend: Backend) -> Store:
+    """The service's store, with the schema owner's connection for system units of work (the
+    fixtures create organisations, as the CLI does with FORTIUM_ADMIN_DATABASE_URL)."""
+    admin = create_engine(backend.owner_url) if backend.name == "postgres" else None
+    return Store(create_engine(backend.url), admin)
+
+
 @pytest.fixture
 async def store(backend):
-    store = Store(create_engine(backend.url))
+    store = operator_store(backend)
     yield store
     await store.dispose()
 
@@ -175,7 +182,10 @@ async def app(store, backend, tmp_path):
     from fortium_metrics.app import create_app
     from fortium_metrics.config import load_settings
 
-    app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data"), store=store)
+    # The server's store has no owner connection: everything a request or a job does must work
+    # as the application role alone (its cross-organisation lookups are narrow functions).
+    served = Store(store.engine)
+    app = create_app(load_settings(database_url=backend.url, data_dir=tmp_path / "data"), store=served)
     async with app.router.lifespan_context(app):
         yield app
 

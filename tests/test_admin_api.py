@@ -65,22 +65,34 @@ async def test_teams_members_and_projects(api, admin):
     assert (await api.get("/api/projects?status=active", headers=admin)).json()["total"] == 0
 
 
-async def test_a_team_lead_manages_their_team_only(api, admin, store, people):
+async def _signed_in(api, store, people, email: str) -> dict[str, str]:
     from fortium_metrics.accounts import set_password
     from fortium_metrics.principal import Principal
 
+    async with store.unit_of_work(Principal.org_admin(people.org_a)) as uow:
+        await set_password(uow, email, "a long enough password")
+    session = await api.post("/api/auth/login", json={"email": email, "password": "a long enough password",
+                                                      "org": people.slug_a})
+    return bearer(session.json()["access_token"])
+
+
+async def test_a_team_lead_cannot_change_who_is_in_their_team_so_cannot_read_anyone(api, admin, store, people):
+    """Issue 12, item 2: a lead who could add the admin to their team would then read the admin's rows."""
     for name in ("Platform", "Other"):
         await api.post("/api/teams", json={"name": name}, headers=admin)
     await api.post("/api/teams/platform/members", json={"user": "bob@a.test", "role": "lead"}, headers=admin)
     await api.post("/api/users", json={"email": "dana@a.test"}, headers=admin)
-    async with store.unit_of_work(Principal.org_admin(people.org_a)) as uow:
-        await set_password(uow, "bob@a.test", "bob's long enough password")
-    session = await api.post("/api/auth/login", json={"email": "bob@a.test", "password": "bob's long enough password",
-                                                      "org": people.slug_a})
-    bob = bearer(session.json()["access_token"])
-    assert (await api.post("/api/teams/platform/members", json={"user": "dana@a.test"}, headers=bob)).status_code == 201
-    assert (await api.post("/api/teams/other/members", json={"user": "dana@a.test"}, headers=bob)).status_code == 403
+    await api.post("/api/users", json={"email": "mia@a.test", "role": "manager"}, headers=admin)
+    bob, mia = await _signed_in(api, store, people, "bob@a.test"), await _signed_in(api, store, people, "mia@a.test")
+    for user, role in (("alice@a.test", "member"), ("dana@a.test", "member"), ("dana@a.test", "lead")):
+        refused = await api.post("/api/teams/platform/members", json={"user": user, "role": role}, headers=bob)
+        assert refused.status_code == 403, (user, role)
+    assert (await api.get("/api/v1/summary?user=alice@a.test", headers=bob)).status_code == 403
     assert (await api.post("/api/teams", json={"name": "Mine"}, headers=bob)).status_code == 403
+    # Managers and admins decide who is in a team, and who leads it.
+    assert (await api.post("/api/teams/platform/members", json={"user": "dana@a.test"}, headers=mia)).status_code == 201
+    members = (await api.get("/api/teams/platform/members", headers=admin)).json()
+    assert {m["email"]: m["role"] for m in members} == {"bob@a.test": "lead", "dana@a.test": "member"}
 
 
 async def test_keys_are_shown_once_listed_without_secret_and_revoked(api, admin):
@@ -151,3 +163,29 @@ async def test_setting_a_password_over_rest_ends_the_users_sessions(api, admin, 
     assert refreshed.status_code == 401
     entries = (await api.get("/api/audit?action=user.password", headers=admin)).json()["items"]
     assert [e["target"] for e in entries] == ["bob@a.test", "bob@a.test"]
+
+
+async def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated(api, admin, people):
+    """Issue 12, item 11: alice is org A's only admin; refusing keeps someone able to administer it."""
+    me = f"/api/users/{people.alice.user_id}"
+    for change in ({"role": "developer"}, {"role": "manager"}, {"active": False}):
+        refused = await api.put(me, json=change, headers=admin)
+        assert refused.status_code == 409, change
+        assert refused.json()["error"]["field"] == next(iter(change)), refused.json()
+    assert (await api.delete(me, headers=admin)).status_code == 409
+    listed = (await api.get("/api/users", headers=admin)).json()["items"]
+    assert [(u["role"], u["active"]) for u in listed if u["email"] == "alice@a.test"] == [("admin", True)]
+    await api.post("/api/users", json={"email": "erin@a.test", "role": "admin"}, headers=admin)
+    demoted = await api.put(me, json={"role": "manager"}, headers=admin)  # now another admin remains
+    assert demoted.status_code == 200 and demoted.json()["role"] == "manager"
+
+
+@pytest.mark.parametrize("field, value", [("data_retention_days", True), ("data_retention_days", "90"),
+                                          ("data_retention_days", 90.5), ("min_group_size", False),
+                                          ("name", 7), ("label_dimensions", "team")])
+async def test_organisation_settings_take_json_types_strictly(api, admin, field, value):
+    """Issue 12, item 11: `data_retention_days: true` was taken as 1 day of retention."""
+    before = (await api.get("/api/org", headers=admin)).json()
+    refused = await api.put("/api/org", json={field: value}, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == field, refused.json()
+    assert (await api.get("/api/org", headers=admin)).json() == before

@@ -91,11 +91,12 @@ async def test_last_use_is_recorded_at_most_once_a_minute(store, people):
 
 
 @pytest.mark.postgres
-async def test_the_lookups_system_scope_ends_with_it(pg_migrated):
-    """The key lookup lifts row-level security for its own transaction only: the pooled
-    connection, handed out again afterwards, is not in system scope and sees no organisation's rows."""
-    _owner, app_url = pg_migrated
-    store = Store(create_async_engine(async_url(app_url), pool_size=1, max_overflow=0))  # one connection, reused
+async def test_the_key_lookup_leaves_the_connection_seeing_nothing(pg_migrated):
+    """The key lookup is a SECURITY DEFINER function: the pooled connection, handed out again
+    afterwards, is in no organisation's scope and sees no organisation's rows."""
+    owner_url, app_url = pg_migrated
+    store = Store(create_async_engine(async_url(app_url), pool_size=1, max_overflow=0),  # one connection, reused
+                  create_async_engine(async_url(owner_url)))
     try:
         async with store.unit_of_work(Principal.system("test")) as uow:
             org = await orgs.create_organization(uow, "Scope", f"scope-{uuid.uuid4().hex[:8]}")

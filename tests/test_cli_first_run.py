@@ -40,6 +40,7 @@ def run(backend, tmp_path, monkeypatch):
 
     monkeypatch.setenv("FORTIUM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FORTIUM_DATABASE_URL", backend.url)
+    monkeypatch.setenv("FORTIUM_ADMIN_DATABASE_URL", backend.owner_url)  # reading every organisation's set-up
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
     monkeypatch.setattr(fortium_metrics.app, "create_app", lambda settings: None)
     monkeypatch.setattr(fortium_metrics.runtime, "tune_gc_for_serving", lambda: None)
@@ -106,3 +107,14 @@ def test_the_printed_program_is_the_script_that_ran_when_it_is_not_on_path(tmp_p
     assert first_run.program(None, False) == ".venv/bin/fortium-metrics"
     monkeypatch.setattr(first_run.shutil, "which", lambda name: str(script))
     assert first_run.program("/data dir", True) == "fortium-metrics --data-dir '/data dir' --database-url URL"
+
+
+def test_without_the_owners_url_serve_starts_and_org_commands_name_what_they_need(run, backend, monkeypatch):
+    """On PostgreSQL the application role cannot read across organisations (revision 0010): `serve`
+    still starts (without the set-up hint), and `org create` asks for the owner's URL."""
+    if backend.name != "postgres":
+        pytest.skip("SQLite has no roles: operator commands always work there")
+    monkeypatch.delenv("FORTIUM_ADMIN_DATABASE_URL")
+    assert "No administrator" not in run("serve")
+    result = CliRunner().invoke(main, ["org", "create", "Acme", "--slug", "acme"], catch_exceptions=False)
+    assert result.exit_code != 0 and "FORTIUM_ADMIN_DATABASE_URL" in result.output, result.output

@@ -66,3 +66,23 @@ async def test_charlie_sees_none_of_alices_hooks(api, keys, store, people):
     await post_all(api, keys["alice"])
     async with store.unit_of_work(people.charlie) as uow:
         assert await uow.session.scalar(select(func.count()).select_from(MetricEvent)) == 0
+
+
+async def test_a_redelivered_session_end_does_not_move_the_sessions_end(api, keys, store, people):
+    """Issue 12, item 11: a hook carries no time, so each delivery was stamped when it arrived and
+    the same SessionEnd posted again moved `ended_at`. It is one event, counted once."""
+    body = (HOOKS / "SessionEnd.json").read_bytes()
+    headers = {"Content-Type": "application/json", **bearer(keys["alice"])}
+
+    async def ended_at():
+        async with store.unit_of_work(people.alice) as uow:
+            return (await uow.session.scalar(select(AgentSession))).ended_at
+
+    assert (await api.post("/api/v1/hooks/claude-code", content=body, headers=headers)).status_code == 204
+    first = await ended_at()
+    for _ in range(2):
+        assert (await api.post("/api/v1/hooks/claude-code", content=body, headers=headers)).status_code == 204
+        assert await ended_at() == first
+    later = json.loads(body) | {"reason": "logout"}  # a different end of the same session is news
+    assert (await api.post("/api/v1/hooks/claude-code", json=later, headers=headers)).status_code == 204
+    assert await ended_at() > first

@@ -81,7 +81,7 @@ async def test_a_deadlocked_transaction_is_retried_and_succeeds(pg_migrated, cap
     put 60 s away (a superuser setting, hence the owner's connection), so it is always the
     request's that finds the cycle and aborts, however loaded the machine is."""
     owner_url, app_url = pg_migrated
-    store = Store(create_engine(app_url))
+    store = Store(create_engine(app_url), create_engine(owner_url))
     async with store.unit_of_work(Principal.system("test")) as uow:
         org = (await orgs.create_organization(uow, "Deadlock", f"deadlock-{uuid.uuid4().hex[:8]}")).id
     key = Principal(org, None, "admin", frozenset({"ingest", "admin"}), "api_key")

@@ -8,7 +8,6 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from fortium_metrics.principal import Principal
 from fortium_metrics.store import migrate
 from fortium_metrics.store.engine import create_engine as create_async, sync_url
 from fortium_metrics.store.models import Base
@@ -119,10 +118,8 @@ async def test_partition_job_creates_upcoming_months_and_keeps_default_rows(pg_d
         assert f"metric_events_p{_month_start(9):%Y_%m}" not in before
 
     store = Store(create_async(pg_databases.app_url(owner)))
-    async with store.unit_of_work(Principal.system("test")) as uow:
-        created = await maintenance.ensure_partitions(uow, months_ahead=10)
-    async with store.unit_of_work(Principal.system("test")) as uow:
-        assert await maintenance.ensure_partitions(uow, months_ahead=10) == 0  # idempotent
+    created = await maintenance.ensure_partitions(store, months_ahead=10)  # as the application role
+    assert await maintenance.ensure_partitions(store, months_ahead=10) == 0  # idempotent
     await store.dispose()
 
     with psycopg.connect(owner) as conn:

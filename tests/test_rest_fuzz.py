@@ -13,9 +13,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+from sqlalchemy import delete
 
 from fortium_metrics import apikeys, users
 from fortium_metrics.principal import Principal
+from fortium_metrics.store.models import AgentSession
 
 pytestmark = pytest.mark.anyio
 CONFIG = Path(__file__).parent / "fuzz" / "schemathesis.toml"
@@ -36,8 +38,11 @@ def no_rate_limit(monkeypatch):
 
 async def fresh_admin_key(store, organization_id, phase: str) -> str:
     """An admin of its own per phase: whatever a phase does to users and keys (demote, deactivate,
-    rename) cannot take the next phase's credential with it."""
+    rename) cannot take the next phase's credential with it. The examples' sessions go too: a
+    session belongs to the first person to start or end it, so the previous phase's admin would
+    own them and this phase's items carrying their ids would rightly be refused."""
     async with store.unit_of_work(Principal.org_admin(organization_id)) as uow:
+        await uow.session.execute(delete(AgentSession))
         user = await users.create_user(uow, f"fuzz-{phase}@a.test", f"Fuzz {phase}", "admin")
         return (await apikeys.create_api_key(uow, f"fuzz {phase}", ["ingest", "read", "admin"], str(user.id))).secret
 

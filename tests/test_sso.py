@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from conftest import operator_store
 from fortium_metrics import sso
 from fortium_metrics.accounts import Accounts
 from fortium_metrics.config import load_settings
@@ -464,6 +465,7 @@ def test_cli_configures_and_shows_sso_without_printing_the_secret(backend, tmp_p
         main.add_command(sso_group)  # until cli.py registers it
     monkeypatch.setenv("FORTIUM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FORTIUM_DATABASE_URL", backend.url)
+    monkeypatch.setenv("FORTIUM_ADMIN_DATABASE_URL", backend.owner_url)  # `org create`
     monkeypatch.setenv("FORTIUM_PUBLIC_URL", "https://metrics.example.com")
     slug = f"sso-{os.urandom(3).hex()}"
 
@@ -487,7 +489,7 @@ def test_cli_configures_and_shows_sso_without_printing_the_secret(backend, tmp_p
     assert cli("sso", "show", "--org", slug)[0] == 1
 
     async def stored() -> list:
-        store = Store(create_engine(backend.url))
+        store = operator_store(backend)
         try:
             async with store.unit_of_work(Principal.system("test")) as uow:
                 return list(await uow.session.scalars(

@@ -91,6 +91,7 @@ def downgrade() -> None:
     role = app_role(context)
     for table in ("organizations", *TENANT_TABLES):
         op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+        op.execute(f"DROP POLICY IF EXISTS system_scope ON {table}")  # revision 0010's helper adds it
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
         op.execute(f"REVOKE ALL ON {table} FROM {role}")

@@ -15,7 +15,7 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import context, op
 
-from fortium_metrics.store.migration_helpers import app_role
+from fortium_metrics.store.migration_helpers import app_role, create_definer_function, definer_function
 
 revision = "0012"
 down_revision = "0011"
@@ -32,7 +32,11 @@ $fn$
 DECLARE
   part text;
   hi timestamptz;
+  previous text := coalesce(current_setting('app.system_scope', true), '');
 BEGIN
+  -- event_keys forces row-level security even on its owner: the owner's system_scope policy
+  -- (revision 0010) lets this function see every organisation's keys, for this call only.
+  PERFORM set_config('app.system_scope', 'on', true);
   FOR part, hi IN
     SELECT c.relname,
            (to_date(substring(c.relname FROM '_p([0-9]{4}_[0-9]{2})$'), 'YYYY_MM') + interval '1 month')::timestamp
@@ -50,6 +54,7 @@ BEGIN
     EXECUTE format('ALTER TABLE metric_events DETACH PARTITION %I', part);
     EXECUTE format('DROP TABLE %I', part);
   END LOOP;
+  PERFORM set_config('app.system_scope', previous, true);
 END
 $fn$;
 """
@@ -72,9 +77,14 @@ def upgrade() -> None:
     op.execute(DROP_FUNCTION)
     op.execute("REVOKE ALL ON FUNCTION fortium_drop_expired_partitions(timestamptz, boolean) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION fortium_drop_expired_partitions(timestamptz, boolean) TO {role}")
+    # The retention job reads every organisation's retention before it knows any organisation.
+    create_definer_function(op, role, "fortium_retention_policies()", definer_function(
+        "fortium_retention_policies()", "TABLE (organization_id uuid, slug text, data_retention_days integer)",
+        "SELECT o.id, o.slug::text, o.data_retention_days FROM organizations o ORDER BY o.slug"))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION fortium_retention_policies()")
         op.execute("DROP FUNCTION fortium_drop_expired_partitions(timestamptz, boolean)")
     op.drop_table("job_leases")

@@ -24,6 +24,7 @@ from .orgs import operator_only
 from .passwords import hash_password, verify_password
 from .permissions import authorize
 from .principal import Principal
+from .store import system_lookups
 from .store.models import Organization, RefreshToken, SsoConfig, User
 from .store.types import utcnow
 from .store.uow import Store, UnitOfWork
@@ -112,13 +113,17 @@ class Accounts:
         return pair
 
     async def _find_user(self, email: str, password: str, org_slug: str | None) -> User | None:
-        # Accounts are per organisation; one e-mail may exist in several. Cross-organisation
-        # lookup by e-mail is the point of a sign-in, so it runs in the system scope.
-        async with self.store.unit_of_work(Principal.system("login")) as uow:
-            query = select(User).where(User.email == email, User.active.is_(True))
-            if org_slug:
-                query = query.join(Organization, Organization.id == User.organization_id).where(Organization.slug == org_slug)
-            candidates = list(await uow.session.scalars(query))
+        # Accounts are per organisation; one e-mail may exist in several. Finding them is the one
+        # cross-organisation read of a sign-in (ids only, store/system_lookups.py); each account
+        # is then read inside its own organisation.
+        found = await system_lookups.accounts_by_email(self.store, email)
+        candidates = []
+        for account in found:
+            if account.active and (not org_slug or account.organization_slug == org_slug):
+                async with self.store.unit_of_work(Principal.org_admin(account.organization_id, label=email)) as uow:
+                    user = await uow.session.get(User, (account.organization_id, account.user_id))
+                if user is not None and user.active:
+                    candidates.append(user)
         matching = [u for u in candidates if verify_password(u.password_hash, password)] if candidates else []
         if not candidates:
             verify_password(None, password)  # same cost as a real check
@@ -127,10 +132,10 @@ class Accounts:
         return matching[0] if matching else None
 
     async def _audit_failure(self, email: str) -> None:
-        async with self.store.unit_of_work(Principal.system("login")) as uow:
-            orgs = set(await uow.session.scalars(select(User.organization_id).where(User.email == email)))
-            for org in orgs:  # only organisations where the e-mail exists get an entry
-                audit.record(uow, "login.failed", target=email, organization_id=org)
+        # Only organisations where the e-mail exists get an entry.
+        for org in {account.organization_id for account in await system_lookups.accounts_by_email(self.store, email)}:
+            async with self.store.unit_of_work(Principal.org_admin(org, label="login")) as uow:
+                audit.record(uow, "login.failed", target=email)
 
     async def _issue(self, uow: UnitOfWork, user: User, family: uuid.UUID) -> TokenPair:
         refresh = f"fmr_{secrets.token_urlsafe(32)}"
@@ -140,8 +145,16 @@ class Accounts:
         access, access_expires = self.keys.issue(user.id, user.organization_id, user.role, family, now)
         return TokenPair(access, access_expires, refresh, now + self.refresh_ttl, user.id, user.organization_id, user.role)
 
+    async def _token_organization(self, token: str, label: str) -> Principal | None:
+        """A unit-of-work principal in the organisation of this refresh token, None if unknown."""
+        org = await system_lookups.refresh_token_organization(self.store, _hash(token or ""))
+        return None if org is None else Principal.org_admin(org, label=label)
+
     async def refresh(self, token: str) -> TokenPair:
-        async with self.store.unit_of_work(Principal.system("refresh")) as uow:
+        principal = await self._token_organization(token, "refresh")
+        if principal is None:
+            raise Unauthorized("refresh token is invalid, expired or revoked; sign in again")
+        async with self.store.unit_of_work(principal) as uow:
             row = await uow.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(token or "")))
             if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
                 raise Unauthorized("refresh token is invalid, expired or revoked; sign in again")
@@ -160,7 +173,10 @@ class Accounts:
         return pair
 
     async def logout(self, token: str) -> None:
-        async with self.store.unit_of_work(Principal.system("logout")) as uow:
+        principal = await self._token_organization(token, "logout")
+        if principal is None:
+            return
+        async with self.store.unit_of_work(principal) as uow:
             row = await uow.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(token or "")))
             if row is not None:
                 await self._revoke_family(uow, row.organization_id, row.family_id, "logout")

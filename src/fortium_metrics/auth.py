@@ -34,7 +34,7 @@ async def principal_for_api_key(store: Store, token: str | None) -> Principal:
             raise Unauthorized("the user of this API key is deactivated")
         role = key.user_role
     if key.last_used_at is None or utcnow() - key.last_used_at > LAST_USED_RESOLUTION:
-        await touch_api_key(store, prefix, LAST_USED_RESOLUTION)
+        await touch_api_key(store, key, LAST_USED_RESOLUTION)
     return Principal(
         organization_id=key.organization_id, user_id=key.user_id, role=role,
         scopes=frozenset(key.scopes), kind="api_key", label=f"key:{key.prefix}",

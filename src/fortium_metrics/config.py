@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     )
     admin_database_url: str | None = Field(
         None,
-        description="URL used by `db upgrade|downgrade` (the schema owner). Default: database_url.",
+        description="The schema owner's URL: `db upgrade|downgrade`, and on PostgreSQL the CLI's operator "
+        "commands across organisations (`org create|list|rename|delete`, `demo`). Default: database_url.",
     )
     app_db_role: str = Field(
         "fortium_app",

@@ -14,6 +14,15 @@ from .store.engine import create_engine
 from .store.uow import Store
 
 
+def operator_store(settings: Settings) -> Store:
+    """The CLI's store. On PostgreSQL, FORTIUM_ADMIN_DATABASE_URL (the schema owner) serves the
+    operator commands that work across organisations (`org create|list|...`, `demo`, rollups
+    of every organisation): the application role cannot (revision 0010)."""
+    admin = settings.admin_database_url
+    admin_engine = create_engine(admin) if admin and not settings.is_sqlite else None
+    return Store(create_engine(settings.effective_database_url), admin_engine)
+
+
 @dataclass
 class AppContext:
     settings: Settings

@@ -75,12 +75,12 @@ def demo_people(count: int, seed: int, org_slug: str) -> list[Person]:
 
 
 async def _organisation(store: Store, slug: str) -> Principal:
-    async with store.unit_of_work(Principal.system("demo")) as uow:
-        try:
-            org = await orgs.get_by_slug(uow, slug)
-        except NotFound:
-            org = await orgs.create_organization(uow, f"{slug.replace('-', ' ').title()} (demo)", slug)
-    return Principal.org_admin(org.id, label="demo")
+    try:
+        org_id = await orgs.id_for_slug(store, slug)
+    except NotFound:
+        async with store.unit_of_work(Principal.system("demo")) as uow:
+            org_id = (await orgs.create_organization(uow, f"{slug.replace('-', ' ').title()} (demo)", slug)).id
+    return Principal.org_admin(org_id, label="demo")
 
 
 async def _people_and_teams(store: Store, operator: Principal, people: list[Person], password: str) -> None:

@@ -14,6 +14,11 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Int32 = 2**31 - 1  # metric_events' integer columns; larger values would wrap around in a binary COPY
 Duration = Annotated[float, Field(ge=0, le=86_400_000, description="Milliseconds.")]
 Tokens = Annotated[int, Field(ge=0, le=10**10)]
+# Every number has a bound, so that no sum over an organisation's events can overflow: the
+# largest values allowed, added over billions of events, stay far inside a double (and inside a
+# 64-bit integer for counts). Two `cost_usd: 1.7e308` made every organisation-wide summary fail.
+Cost = Annotated[float, Field(ge=0, le=1_000_000, description="US dollars, at most 1,000,000 per event.")]
+Value = Annotated[float, Field(ge=-1e15, le=1e15, description="Between -10^15 and 10^15.")]
 
 
 class EventBase(BaseModel):
@@ -100,7 +105,7 @@ class TaskEvent(EventBase):
 class ProductivityMetric(EventBase):
     type: Literal["productivity_metric"]
     metric: Name = Field(description="e.g. commands_per_hour, productivity_score, error_rate.")
-    value: float
+    value: Value
     unit: Annotated[str, Field(max_length=50)] | None = None
 
 
@@ -111,7 +116,7 @@ class TokenUsage(EventBase):
     output_tokens: Tokens = 0
     cache_read_tokens: Tokens = 0
     cache_write_tokens: Tokens = 0
-    cost_usd: Annotated[float, Field(ge=0)] | None = None
+    cost_usd: Cost | None = None
 
 
 class CodeChange(EventBase):
@@ -146,16 +151,16 @@ class ApiRequest(EventBase):
     cache_write_1h_tokens: Tokens = 0
     cache_write_unsplit_tokens: Tokens = Field(
         0, description="Cache creation reported without a 5m/1h split; priced as 5m.")
-    cost_usd: Annotated[float, Field(ge=0)] | None = None
+    cost_usd: Cost | None = None
     duration_ms: Duration | None = None
 
 
 class ApiError(EventBase):
     type: Literal["api_error"]
     model: Annotated[str, Field(max_length=100)] | None = None
-    status_code: int | None = None
+    status_code: Annotated[int, Field(ge=0, le=999)] | None = None
     error: Annotated[str, Field(max_length=10_000)] | None = None
-    attempt: int | None = None
+    attempt: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
 
 
 class ToolDecision(EventBase):
@@ -170,7 +175,7 @@ class RawEvent(EventBase):
 
     type: Literal["raw"]
     name: Name
-    value: float | None = None
+    value: Value | None = None
 
 
 Event = Annotated[

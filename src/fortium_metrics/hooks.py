@@ -63,12 +63,15 @@ def to_event(payload: dict, captured_at: datetime) -> dict | None:
             "attributes": _context(payload)}
 
 
+# A session hook has no time or id of its own (its time is when it was received): the payload's
+# hash is its id, so a redelivered one is a duplicate instead of moving the session's end.
 def _session_start(p: dict, base: dict) -> dict:
-    return {**base, "type": "session_start", "attributes": _context(p, "source", "model", "session_title")}
+    return {**base, "type": "session_start", "event_id": _content_id(p),
+            "attributes": _context(p, "source", "model", "session_title")}
 
 
 def _session_end(p: dict, base: dict) -> dict:
-    return {**base, "type": "session_end", "attributes": _context(p, "reason")}
+    return {**base, "type": "session_end", "event_id": _content_id(p), "attributes": _context(p, "reason")}
 
 
 def _prompt(p: dict, base: dict) -> dict:

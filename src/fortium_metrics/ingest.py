@@ -26,6 +26,7 @@ import orjson
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from pydantic.json_schema import SkipJsonSchema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -37,7 +38,7 @@ from .dimensions import DIMENSION_COLUMNS, dimensions
 from .principal import Principal
 from .resolve import Resolver, TeamsOfPeople
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
-from .store.models import AgentSession
+from .store.models import AgentSession, EventKey
 from .store.uow import Store, UnitOfWork
 
 MAX_BATCH = 5000
@@ -286,6 +287,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     """The metric rows of a group (see ROW_COLUMNS), the request and item each came from, and the
     session starts/ends (written after the rows, see _write)."""
     resolver = Resolver(uow, teams_of_people)
+    session_owners = await _session_owners(uow, group)
     rows: list[list] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)
@@ -301,6 +303,11 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                 except Invalid as error:
                     results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                     continue
+            if event.session_id is not None and not _may_write_session(session_owners, event, ids["user_id"]):
+                results[position].errors.append(ItemError(index=index, field="session_id", message=(
+                    f"session_id: session {event.session_id!r} is another person's; events of a session are "
+                    "written by its owner (or for them, with an organisation key naming them)")))
+                continue
             try:
                 if isinstance(event, (SessionStart, SessionEnd)):
                     # Attributes as the rows store them (json_text): non-finite numbers become null.
@@ -323,6 +330,28 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     return rows, owners, sessions
 
 
+async def _session_owners(uow: UnitOfWork, group: list[_Pending]) -> dict[str, uuid.UUID | None]:
+    """The people the group's sessions already belong to (the first to start or end one)."""
+    named = sorted({event.session_id for pending in group for _, event in pending.events if event.session_id})
+    owners: dict[str, uuid.UUID | None] = {}
+    for start in range(0, len(named), 1000):
+        found = await uow.session.execute(select(AgentSession.id, AgentSession.user_id)
+                                          .where(AgentSession.id.in_(named[start:start + 1000])))
+        owners.update((session_id, user_id) for session_id, user_id in found)
+    return owners
+
+
+def _may_write_session(owners: dict[str, uuid.UUID | None], event: EventBase, user_id: uuid.UUID | None) -> bool:
+    """A session's events are its owner's: an event for someone else carrying its id would move
+    its start and end, merge attributes and add counts to another person's session (issue 12).
+    A start or end of a session nobody has yet makes its writer the owner, also for the rest of
+    this transaction's events. Events naming no person (an organisation key's) are not checked."""
+    if isinstance(event, (SessionStart, SessionEnd)):
+        owners.setdefault(event.session_id, user_id)
+    owner = owners.get(event.session_id)
+    return owner is None or user_id is None or owner == user_id
+
+
 async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
                    strict_teams: bool = True) -> dict[str, uuid.UUID | None]:
     may_name_others = principal.user_id is None or "admin" in principal.scopes
@@ -332,8 +361,21 @@ async def _resolve(resolver: Resolver, principal: Principal, event: EventBase,
     return {"user_id": user_id, "team_id": team_id, "project_id": project_id}
 
 
+async def _claim_key(uow: UnitOfWork, event: SessionStart | SessionEnd) -> bool:
+    """Claim the event's dedup key, as every other event's (store/event_writer.py): False if some
+    path (a redelivered hook, a retried batch, an import) already brought this very event."""
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    claimed = await uow.session.execute(
+        insert(EventKey).on_conflict_do_nothing().returning(EventKey.dedup_key),
+        {"dedup_key": dedup_key(event), "occurred_at": event.timestamp})
+    return claimed.first() is not None
+
+
 async def _record_session(uow: UnitOfWork, event: SessionStart | SessionEnd, ids: dict, source: str) -> bool:
-    """Sessions are idempotent by id: a second start, or a second end, is a duplicate."""
+    """An event counts once (its dedup key); beyond that, sessions are idempotent by id: a later
+    start, or an end that is not later, changes nothing."""
+    if not await _claim_key(uow, event):
+        return False
     session = await uow.session.get(AgentSession, (uow.principal.organization_id, event.session_id))
     if isinstance(event, SessionStart):
         if session is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from .lookup import find_one
 from .mailer import send
 from .permissions import authorize
 from .principal import ROLES, Principal
+from .store import system_lookups
 from .store.invitation_models import Invitation
 from .store.models import Organization, User
 from .store.types import utcnow
@@ -98,9 +100,17 @@ async def _find(uow: UnitOfWork, token: str) -> Invitation:
     return found
 
 
+async def _organization_of(store: Store, token: str) -> uuid.UUID:
+    """The organisation a link's token belongs to, from any organisation (the token is the proof)."""
+    organization_id = await system_lookups.invitation_organization(store, _hash(token or ""))
+    if organization_id is None:
+        raise NotFound(GONE, field="token")
+    return organization_id
+
+
 async def look_up(store: Store, token: str) -> Pending:
-    """The invitation a link names, from any organisation (the token is the proof): system scope."""
-    async with store.unit_of_work(Principal.system("invitation")) as uow:
+    organization_id = await _organization_of(store, token)
+    async with store.unit_of_work(Principal.org_admin(organization_id, label="invitation")) as uow:
         found = await _find(uow, token)
         org = await uow.session.get(Organization, found.organization_id)
         return Pending(found.email, found.name, org.name)
@@ -108,10 +118,9 @@ async def look_up(store: Store, token: str) -> Pending:
 
 async def accept(store: Store, token: str, password: str, name: str | None = None) -> User:
     """Create the invited account with this password; the link stops working."""
-    async with store.unit_of_work(Principal.system("invitation")) as uow:
-        organization_id = (await _find(uow, token)).organization_id
+    organization_id = await _organization_of(store, token)
     async with store.unit_of_work(Principal.org_admin(organization_id, label="invitation")) as uow:
-        found = await _find(uow, token)  # again, inside the organisation: it may have been used meanwhile
+        found = await _find(uow, token)  # inside the organisation: expired, used or revoked is a 404
         found.accepted_at = utcnow()
         user = await create_user(uow, found.email, (name or "").strip() or found.name, found.role)
         await set_password(uow, str(user.id), password)

@@ -30,13 +30,13 @@ def local_email() -> str:
 async def ensure_local_principal(store: Store, email: str | None = None) -> Principal:
     """Create the local organisation and user on first use; return the user's principal."""
     email = (email or local_email()).lower()
-    async with store.unit_of_work(Principal.system("local")) as uow:
-        try:
-            org = await orgs.get_by_slug(uow, LOCAL_ORG)
-        except NotFound:
-            org = await orgs.create_organization(uow, "Local", LOCAL_ORG)
-    async with store.unit_of_work(Principal.org_admin(org.id, label="local")) as uow:
+    try:
+        org_id = await orgs.id_for_slug(store, LOCAL_ORG)
+    except NotFound:  # creating an organisation is an operator's job (on PostgreSQL, the owner's)
+        async with store.unit_of_work(Principal.system("local")) as uow:
+            org_id = (await orgs.create_organization(uow, "Local", LOCAL_ORG)).id
+    async with store.unit_of_work(Principal.org_admin(org_id, label="local")) as uow:
         user = await uow.session.scalar(select(User).where(User.email == email))
         if user is None:
             user = await users.create_user(uow, email, email.split("@")[0], "admin")
-    return Principal(org.id, user.id, "admin", frozenset(SCOPES), "user", email)
+    return Principal(org_id, user.id, "admin", frozenset(SCOPES), "user", email)

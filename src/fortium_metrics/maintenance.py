@@ -3,19 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from .errors import Forbidden
-from .store.uow import TENANT_CHECKED, UnitOfWork
+from .store.uow import Store
 
 
-async def ensure_partitions(uow: UnitOfWork, months_ahead: int = 3) -> int:
+async def ensure_partitions(store: Store, months_ahead: int = 3) -> int:
     """Create the monthly partitions from this month to `months_ahead` ahead; returns how many
-    were new. SQLite has no partitions: nothing to do."""
-    if not uow.principal.is_system:
-        raise Forbidden("partition maintenance is an operator job")
-    if uow.dialect != "postgresql":
+    were new. The work is `fortium_ensure_partitions`, a SECURITY DEFINER function of the schema
+    owner that the application role may run (jobs need no system scope). SQLite has no
+    partitions: nothing to do."""
+    if store.dialect != "postgresql":
         return 0
-    result = await uow.session.execute(
-        text("SELECT fortium_ensure_partitions(:months)").execution_options(**{TENANT_CHECKED: True}),
-        {"months": months_ahead},
-    )
-    return int(result.scalar_one())
+    async with store.engine.begin() as connection:
+        return int((await connection.execute(text("SELECT fortium_ensure_partitions(:months)"),
+                                             {"months": months_ahead})).scalar_one())

@@ -3,6 +3,7 @@ CLI's system scope), never a request's."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sqlalchemy import delete, func, select
 
@@ -11,7 +12,8 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import authorize
 from .store.models import TENANT_TABLES, Base, EventKey, MetricEvent, Organization
 from .store.rollup_writer import new_org_state
-from .store.uow import UnitOfWork
+from .store import system_lookups
+from .store.uow import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 # Tenant tables without a foreign key to organizations (the time series: per-row checks would
@@ -97,10 +99,23 @@ async def list_organizations(uow: UnitOfWork) -> list[Organization]:
     return list(await uow.session.scalars(select(Organization).order_by(Organization.slug)))
 
 
+def _unknown_slug(slug: str) -> NotFound:
+    return NotFound(f"org: no organisation with slug {slug!r}", field="org")
+
+
 async def get_by_slug(uow: UnitOfWork, slug: str) -> Organization:
     org = await uow.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
-        raise NotFound(f"org: no organisation with slug {slug!r}", field="org")
+        raise _unknown_slug(slug)
+    return org
+
+
+async def id_for_slug(store: Store, slug: str) -> uuid.UUID:
+    """The organisation a slug names, before any unit of work is bound to it (sign-in, SSO, the
+    CLI's --org): the application role's narrow lookup, no system scope needed."""
+    org = await system_lookups.organization_by_slug(store, slug)
+    if org is None:
+        raise _unknown_slug(slug)
     return org
 
 

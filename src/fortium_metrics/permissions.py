@@ -1,6 +1,8 @@
 """Authorisation, in one place: who may do what (ACTIONS) and whose data they may read (scope_filters).
 
-Roles: admin > manager > developer; team roles lead/member add rights over a team's members.
+Roles: admin > manager > developer; the team role `lead` adds the right to read the team's members
+(and publish the team's default dashboard). Who is in a team, and who leads it, only managers and
+admins decide: membership is what a lead's reads follow, so a lead changing it could read anyone.
 API keys carry scopes (ingest, read, admin); a key bound to a user acts with that user's role,
 an organisation key acts as `manager` for reads when it has the read scope (dashboards,
 integrations) and as `admin` only with the admin scope. docs/permissions.md renders this table.
@@ -39,8 +41,9 @@ ACTIONS: dict[str, Rule] = {
     "users.password": Rule(ADMIN, "admin", "set a user's password (ends that user's sign-in sessions)"),
     "teams.list": Rule(ALL, "read", "list teams"),
     "teams.create": Rule(ADMIN, "admin", "create teams"),
-    # A lead's own right over their team, so a signed-in lead (no admin scope) can use it.
-    "teams.members": Rule(ADMIN, "read", "add, change or remove team members", team_lead_may=True),
+    # Managers and admins only, never a lead: a lead reads their team's members, so a lead who
+    # could add people (or make them leads) could read anyone. Managers read every team anyway.
+    "teams.members": Rule(STAFF, "read", "add, change or remove team members and their team role (lead, member)"),
     "projects.list": Rule(ALL, "read", "list projects"),
     "projects.write": Rule(STAFF, "read", "create, update, archive projects"),
     "apikeys.manage": Rule(ADMIN, "admin", "create, list and revoke the organisation's API keys"),

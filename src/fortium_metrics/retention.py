@@ -25,11 +25,11 @@ from sqlalchemy import Row, delete, func, select, text
 from . import audit
 from .errors import Conflict, NotFound
 from .principal import Principal
-from .store import leases
-from .store.models import AgentSession, EventKey, MetricEvent, Organization
+from .store import leases, system_lookups
+from .store.models import AgentSession, EventKey, MetricEvent
 from .store.rollups import CUBES
 from .store.types import utcnow
-from .store.uow import TENANT_CHECKED, Store, UnitOfWork
+from .store.uow import Store, UnitOfWork
 
 JOB = "retention"
 BATCH = 5000  # events per delete transaction: short locks, bounded memory
@@ -74,15 +74,11 @@ def policy_for(org_id: uuid.UUID, slug: str, retention_days: int, rollup_retenti
 # -- the cross-organisation part: keep it here, small (see docs/operations.md "Retention") --------
 async def organization_policies(store: Store, rollup_retention_days: int, now: datetime,
                                 slug: str | None = None) -> list[Policy]:
-    """Every organisation's (or one's) retention, read in the system scope."""
-    async with store.unit_of_work(Principal.system(JOB)) as uow:
-        query = select(Organization.id, Organization.slug, Organization.data_retention_days).order_by(Organization.slug)
-        if slug is not None:
-            query = query.where(Organization.slug == slug)
-        rows = (await uow.session.execute(query)).all()
+    """Every organisation's (or one's) retention: the owner's narrow function on PostgreSQL."""
+    rows = [row for row in await system_lookups.retention_policies(store) if slug is None or row[1] == slug]
     if slug is not None and not rows:
         raise NotFound(f"organisation {slug!r} not found")
-    return [policy_for(row.id, row.slug, row.data_retention_days, rollup_retention_days, now) for row in rows]
+    return [policy_for(org_id, org_slug, days, rollup_retention_days, now) for org_id, org_slug, days in rows]
 
 
 async def drop_expired_partitions(store: Store, cutoff: datetime, dry_run: bool) -> list[Row]:
@@ -90,10 +86,9 @@ async def drop_expired_partitions(store: Store, cutoff: datetime, dry_run: bool)
     dropped by the owner's function, which returns what each held per organisation."""
     if store.dialect != "postgresql":
         return []
-    async with store.unit_of_work(Principal.system(JOB)) as uow:
-        result = await uow.session.execute(
-            text("SELECT * FROM fortium_drop_expired_partitions(:cutoff, :dry)").execution_options(**{TENANT_CHECKED: True}),
-            {"cutoff": cutoff, "dry": dry_run})
+    async with store.engine.begin() as connection:
+        result = await connection.execute(text("SELECT * FROM fortium_drop_expired_partitions(:cutoff, :dry)"),
+                                          {"cutoff": cutoff, "dry": dry_run})
         return list(result)
 
 

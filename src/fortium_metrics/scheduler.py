@@ -11,7 +11,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import maintenance, retention, telemetry
 from .config import Settings
-from .principal import Principal
 from .store.uow import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +36,7 @@ def build_scheduler(settings: Settings, store: Store) -> AsyncIOScheduler:
     soon = datetime.now(timezone.utc) + timedelta(seconds=5)
 
     async def partitions() -> bool:
-        async with store.unit_of_work(Principal.system("scheduler")) as uow:
-            await maintenance.ensure_partitions(uow, settings.partition_months_ahead)
+        await maintenance.ensure_partitions(store, settings.partition_months_ahead)
         return True
 
     async def rollups() -> bool:

@@ -201,16 +201,15 @@ class SsoService:
 
     async def _config_for_slug(self, slug: str) -> tuple[uuid.UUID, SsoConfig]:
         unknown = NotFound(f"org: no SSO sign-in is configured for organisation {slug!r}", field="org")
-        async with self.store.unit_of_work(Principal.system("sso")) as uow:
-            try:
-                org = await orgs.get_by_slug(uow, (slug or "").strip().lower())
-            except NotFound:
-                raise unknown from None
-        async with self.store.unit_of_work(Principal.org_admin(org.id, label="sso")) as uow:
+        try:
+            org = await orgs.id_for_slug(self.store, (slug or "").strip().lower())
+        except NotFound:
+            raise unknown from None
+        async with self.store.unit_of_work(Principal.org_admin(org, label="sso")) as uow:
             config = await uow.session.scalar(select(SsoConfig))
         if config is None:
             raise unknown
-        return org.id, config
+        return org, config
 
     def _seal(self, flow: _Flow) -> str:
         payload = {**flow.__dict__, "org": str(flow.org)}

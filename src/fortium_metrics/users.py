@@ -60,6 +60,11 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
     """Change a user; `active=False` deactivates (their data is kept, their sign-ins and keys stop)."""
     await authorize(uow, "users.update")
     user = await get_user(uow, ref)
+    if user.role == "admin" and user.active:
+        if role is not None and role != "admin":
+            await _keep_an_admin(uow, user, "role")
+        if active is False:
+            await _keep_an_admin(uow, user, "active")
     if name is not None:
         user.name = validation.non_empty(name, "name")
     if role is not None and role != user.role:
@@ -72,6 +77,17 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
         user.active = active
     await uow.session.flush()
     return user
+
+
+async def _keep_an_admin(uow: UnitOfWork, user: User, field: str) -> None:
+    """Refuse to demote or deactivate the organisation's last active administrator: nobody could
+    administer it any more. The admins' rows are locked (PostgreSQL), so two admins demoting each
+    other at once cannot both succeed."""
+    admins = set(await uow.session.scalars(
+        select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()))
+    if admins <= {user.id}:
+        raise Conflict(f"{field}: {user.email} is the organisation's last active administrator; "
+                       "make someone else an administrator first", field=field)
 
 
 async def show_user(uow: UnitOfWork, ref: str | uuid.UUID) -> User:

@@ -7,25 +7,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
-
-from ..errors import Forbidden
 from ..principal import Principal
-from ..store import rollup_writer
-from ..store.models import Organization
-from ..store.rollups import VERSION, RollupState
-from ..store.uow import Store, UnitOfWork
+from ..store import rollup_writer, system_lookups
+from ..store.rollups import VERSION
+from ..store.uow import Store
 
 
-async def stale_organizations(uow: UnitOfWork) -> list[uuid.UUID]:
-    """Organisations whose rollups do not match the current cubes and their time zone."""
-    if not uow.principal.is_system:
-        raise Forbidden("finding stale rollups across organisations is an operator job")
-    rows = (await uow.session.execute(
-        select(Organization.id, Organization.settings, RollupState.version, RollupState.timezone)
-        .outerjoin(RollupState, RollupState.organization_id == Organization.id))).all()
-    return [org for org, settings, version, tz in rows
-            if version != VERSION or tz != ((settings or {}).get("timezone") or "UTC")]
+async def stale_organizations(store: Store) -> list[uuid.UUID]:
+    """Organisations whose rollups do not match the current cubes and their time zone (a job's
+    narrow cross-organisation read, store/system_lookups.py)."""
+    return [state.organization_id for state in await system_lookups.rollup_states(store)
+            if state.built_version != VERSION or state.built_timezone != state.timezone]
 
 
 async def rebuild(store: Store, organizations: list[uuid.UUID] | None = None,
@@ -33,8 +25,7 @@ async def rebuild(store: Store, organizations: list[uuid.UUID] | None = None,
     """Rebuild the given organisations' rollups (default: the stale ones), one transaction each;
     returns the events read per organisation."""
     if organizations is None:
-        async with store.unit_of_work(Principal.system("rollups")) as uow:
-            organizations = await stale_organizations(uow)
+        organizations = await stale_organizations(store)
     done = {}
     for org in organizations:
         async with store.unit_of_work(Principal.org_admin(org, label="rollups")) as uow:

@@ -83,8 +83,7 @@ def analytics_rebuild(ctx: click.Context, org_slug: str | None) -> None:
     async def work(store):
         organizations = None
         if org_slug:
-            async with store.unit_of_work(Principal.system("cli")) as uow:
-                organizations = [(await orgs.get_by_slug(uow, org_slug)).id]
+            organizations = [await orgs.id_for_slug(store, org_slug)]
         return await rebuild(store, organizations,
                              progress=lambda org, events: out.print(f"rebuilt {org}: {events} events", highlight=False))
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from .. import migrate_if_sqlite, orgs
 from ..config import Settings, load_settings
 from ..errors import ConfigError, DomainError
+from ..context import operator_store
 from ..principal import Principal
-from ..store.engine import create_engine
 from ..store.uow import Store, UnitOfWork
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 
 async def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    store = Store(create_engine(settings.effective_database_url))
+    store = operator_store(settings)
     try:
         return await work(store)
     finally:
@@ -60,9 +60,8 @@ def _run(ctx: click.Context, work: Callable[[Store], Awaitable[T]]) -> T:
 
 
 async def _in_org(store: Store, org_slug: str, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    async with store.unit_of_work(Principal.system("cli")) as uow:
-        org = await orgs.get_by_slug(uow, org_slug)
-    async with store.unit_of_work(Principal.org_admin(org.id, label="cli")) as uow:
+    org = await orgs.id_for_slug(store, org_slug)
+    async with store.unit_of_work(Principal.org_admin(org, label="cli")) as uow:
         return await action(uow)
 
 
@@ -72,7 +71,8 @@ def run_in_org(ctx: click.Context, org_slug: str, action: Callable[[UnitOfWork],
 
 
 def run_as_operator(ctx: click.Context, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """One unit of work in the system scope (across organisations; on PostgreSQL the RLS system scope)."""
+    """One unit of work across organisations (on PostgreSQL on the schema owner's connection,
+    FORTIUM_ADMIN_DATABASE_URL: the application role cannot read across organisations)."""
 
     async def work(store: Store) -> T:
         async with store.unit_of_work(Principal.system("cli")) as uow:

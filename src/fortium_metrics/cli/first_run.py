@@ -29,8 +29,8 @@ def program(data_dir: str | None, database_url_given: bool) -> str:
     return name
 
 
-def hint(state: SignInSetup, cli: str, base_url: str) -> str | None:
-    if state.ready:
+def hint(state: SignInSetup | None, cli: str, base_url: str) -> str | None:
+    if state is None or state.ready:
         return None
     lines = ["", "No administrator can sign in yet. In another terminal, with the same FORTIUM_* settings:"]
     if state.admins_without_password:

@@ -53,7 +53,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) -> None:
-    async def setup(store: Store) -> accounts.SignInSetup:
+    async def setup(store: Store) -> accounts.SignInSetup | None:
+        if not store.works_across_organizations:  # PostgreSQL without the owner's URL: no hint
+            return None
         async with store.unit_of_work(Principal.system("serve")) as uow:
             return await accounts.sign_in_setup(uow)
 
@@ -100,8 +102,7 @@ def db_current(ctx: click.Context) -> None:
 
 # -- jobs ---------------------------------------------------------------------------------------
 async def _partitions(store: Store, settings: Settings, months_ahead: int | None) -> str:
-    async with store.unit_of_work(Principal.system("jobs")) as uow:
-        created = await maintenance.ensure_partitions(uow, months_ahead or settings.partition_months_ahead)
+    created = await maintenance.ensure_partitions(store, months_ahead or settings.partition_months_ahead)
     return f"partitions: {created} created"
 
 

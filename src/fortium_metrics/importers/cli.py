@@ -11,9 +11,9 @@ from rich.table import Table
 
 from .. import imports, migrate_if_sqlite
 from ..config import Settings, load_settings
-from ..context import AppContext
+from ..context import AppContext, operator_store
 from ..local import ensure_local_principal
-from ..orgs import get_by_slug
+from ..orgs import id_for_slug
 from ..principal import Principal
 from .base import Parser
 from .runner import ImportReport, LocalSink, RemoteSink, run_import
@@ -128,14 +128,12 @@ def _run(ctx: click.Context, parser: Parser, *, paths, org_slug, user_ref, api_u
 async def _principal(app: AppContext, org_slug: str | None) -> Principal:
     if not org_slug:
         return await ensure_local_principal(app.store)
-    async with app.store.unit_of_work(Principal.system("import")) as uow:
-        org = await get_by_slug(uow, org_slug)
-    return Principal.org_admin(org.id, label="import")
+    return Principal.org_admin(await id_for_slug(app.store, org_slug), label="import")
 
 
 async def _with_context(settings: Settings, work):
     await asyncio.to_thread(migrate_if_sqlite, settings)
-    app = AppContext.build(settings)
+    app = AppContext.build(settings, operator_store(settings))  # the local organisation may need creating
     try:
         return await work(app)
     finally:

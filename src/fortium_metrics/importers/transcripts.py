@@ -206,9 +206,11 @@ class TranscriptParser:
             stats.bump("sessions")
             common = {"session_id": session, "project": project, "attributes": attributes}
             yield Parsed(source, event={"type": "session_start", "timestamp": first, **common,
-                                        "event_id": stable_id(ID_NS, "session_start", session)})
+                                        "event_id": stable_id(ID_NS, "session_start", session, first)})
+            # The time is part of the id: a grown transcript's later end (or a session spread over
+            # two files) is a new fact, while the same file read again repeats the same one.
             yield Parsed(source, event={"type": "session_end", "timestamp": last, **common,
-                                        "event_id": stable_id(ID_NS, "session_end", session)})
+                                        "event_id": stable_id(ID_NS, "session_end", session, last)})
 
     @staticmethod
     def _when(line: dict) -> datetime:

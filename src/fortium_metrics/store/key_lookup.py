@@ -5,10 +5,10 @@ unit of work and the ORM, a request's key check cost 1.3 ms of CPU (session, sta
 loading, commit); with the same two statements on the pooled driver connection it costs 0.6 ms
 (docs/benchmarks.md). On SQLite it stays a system unit of work.
 
-On PostgreSQL the row-level security policy lets the lookup through only because the transaction
-sets `app.system_scope`, exactly as a system unit of work does (store/uow.py). The setting is
-transaction-local: it ends with the commit here, and if anything fails first, the pool's rollback
-on return ends it (tests/test_auth.py checks the connection afterwards).
+On PostgreSQL the application role cannot read across organisations (revision 0010): the lookup
+is the `SECURITY DEFINER` function `fortium_api_key(prefix)`, owned by the schema owner, which
+answers the one key with that prefix and its user's role. Recording the key's use happens inside
+the key's own organisation.
 """
 from __future__ import annotations
 
@@ -38,9 +38,7 @@ class KeyRecord:
 
 
 _FIELDS = ("organization_id", "user_id", "prefix", "secret_hash", "scopes", "revoked_at", "last_used_at")
-_POSTGRES_QUERY = (
-    f"SELECT {', '.join('k.' + f for f in _FIELDS)}, u.role, u.active FROM api_keys k "
-    "LEFT JOIN users u ON u.organization_id = k.organization_id AND u.id = k.user_id WHERE k.prefix = %s")
+_POSTGRES_QUERY = "SELECT * FROM fortium_api_key(%s)"
 
 
 async def find_api_key(store: Store, prefix: str) -> KeyRecord | None:
@@ -58,18 +56,17 @@ async def _find_postgres(store: Store, prefix: str) -> KeyRecord | None:
     async with store.engine.connect() as connection:
         raw = (await connection.get_raw_connection()).driver_connection  # psycopg
         async with raw.cursor() as cursor:
-            await cursor.execute("SELECT set_config('app.system_scope', 'on', true)")
             await cursor.execute(_POSTGRES_QUERY, (prefix,))
             found = await cursor.fetchone()
         await raw.commit()
     return KeyRecord(*found) if found is not None else None
 
 
-async def touch_api_key(store: Store, prefix: str, resolution: timedelta) -> None:
+async def touch_api_key(store: Store, key: KeyRecord, resolution: timedelta) -> None:
     """Record that the key was used now, unless that was recorded less than `resolution` ago
     (concurrent first requests then write once, not once each)."""
-    now = utcnow()
-    async with store.unit_of_work(Principal.system("auth")) as uow:
+    now, prefix = utcnow(), key.prefix
+    async with store.unit_of_work(Principal.org_admin(key.organization_id, label="auth")) as uow:
         await uow.session.execute(
             update(ApiKey).where(ApiKey.prefix == prefix,
                                  or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - resolution))

@@ -6,7 +6,9 @@ statement works on PostgreSQL and SQLite (where the write lock makes it atomic),
 the schedulers of N server processes never run a job twice at once. `min_interval` makes the
 schedulers of several processes run a periodic job once per interval, not once per process.
 
-Not tenant data: the table has no organisation and no row-level security.
+Not tenant data: the table has no organisation and no row-level security, so it is read and
+written on the application role's connection outside any unit of work (there is no tenant to bind,
+and on PostgreSQL the role has no system scope to use: revision 0010).
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from sqlalchemy import Integer, String, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..principal import Principal
 from .models import Base
 from .types import UTCDateTime, utcnow
 from .uow import Store
@@ -51,8 +52,8 @@ class Lease:
     ttl: timedelta
 
     async def renew(self) -> None:
-        async with self.store.unit_of_work(Principal.system("lease")) as uow:
-            await uow.session.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder)
+        async with self.store.engine.begin() as connection:
+            await connection.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder)
                                       .values(expires_at=utcnow() + self.ttl))
 
 
@@ -65,16 +66,16 @@ async def try_acquire(store: Store, name: str, ttl: timedelta, min_interval: tim
     if min_interval is not None:
         condition.append(JobLease.finished_at.is_(None) | (JobLease.finished_at <= now - min_interval))
     for _ in range(2):
-        async with store.unit_of_work(Principal.system("lease")) as uow:
-            taken = await uow.session.execute(update(JobLease).where(*condition)
-                                              .values(holder=holder, expires_at=now + ttl, started_at=now))
+        async with store.engine.begin() as connection:
+            taken = await connection.execute(update(JobLease).where(*condition)
+                                             .values(holder=holder, expires_at=now + ttl, started_at=now))
             if taken.rowcount == 1:
                 return Lease(store, name, holder, ttl)
-            if await uow.session.scalar(select(JobLease.name).where(JobLease.name == name)) is not None:
+            if await connection.scalar(select(JobLease.name).where(JobLease.name == name)) is not None:
                 return None
         try:  # the job's first run anywhere: create its row, then take it as above
-            async with store.unit_of_work(Principal.system("lease")) as uow:
-                await uow.session.execute(insert(JobLease).values(name=name, runs=0))
+            async with store.engine.begin() as connection:
+                await connection.execute(insert(JobLease).values(name=name, runs=0))
         except IntegrityError:
             pass  # another process created it at the same moment
     return None
@@ -83,8 +84,8 @@ async def try_acquire(store: Store, name: str, ttl: timedelta, min_interval: tim
 async def release(lease: Lease, finished: bool = True) -> None:
     """Give the lease back; a run that failed (`finished=False`) does not count as the interval's run."""
     done = {"finished_at": utcnow(), "runs": JobLease.runs + 1} if finished else {}
-    async with lease.store.unit_of_work(Principal.system("lease")) as uow:
-        await uow.session.execute(update(JobLease).where(JobLease.name == lease.name, JobLease.holder == lease.holder)
+    async with lease.store.engine.begin() as connection:
+        await connection.execute(update(JobLease).where(JobLease.name == lease.name, JobLease.holder == lease.holder)
                                   .values(expires_at=None, **done))
 
 
@@ -104,5 +105,6 @@ async def held(store: Store, name: str, ttl: timedelta, min_interval: timedelta 
 
 
 async def describe(store: Store, name: str) -> JobLease | None:
-    async with store.unit_of_work(Principal.system("lease")) as uow:
-        return await uow.session.get(JobLease, name)
+    async with store.engine.connect() as connection:
+        row = (await connection.execute(select(JobLease.__table__).where(JobLease.name == name))).first()
+    return JobLease(**row._mapping) if row is not None else None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import TextClause
 
+from ..errors import ConfigError
 from ..principal import Principal
 from .models import Organization, TenantScoped
 
@@ -106,14 +107,24 @@ class UnitOfWork:
         return self.session.bind.dialect.name
 
 
-class Store:
-    """Owns the engine and hands out units of work. Built by the app/CLI factories, never global."""
+def _sessionmaker(engine: AsyncEngine):
+    return async_sessionmaker(engine, class_=AsyncSession, sync_session_class=TenantSession, expire_on_commit=False)
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class Store:
+    """Owns the engine and hands out units of work. Built by the app/CLI factories, never global.
+
+    `admin_engine` (PostgreSQL: the schema owner's connection, FORTIUM_ADMIN_DATABASE_URL) serves
+    the system units of work of operator commands. The application role has no way across
+    organisations (revision 0010), so on PostgreSQL a system unit of work without it is refused
+    rather than silently seeing nothing; the server has none, and its cross-organisation lookups
+    are the narrow functions of store/system_lookups.py and store/key_lookup.py."""
+
+    def __init__(self, engine: AsyncEngine, admin_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(
-            engine, class_=AsyncSession, sync_session_class=TenantSession, expire_on_commit=False
-        )
+        self.admin_engine = admin_engine
+        self._sessions = _sessionmaker(engine)
+        self._admin_sessions = _sessionmaker(admin_engine) if admin_engine is not None else None
 
     @property
     def dialect(self) -> str:
@@ -123,10 +134,24 @@ class Store:
     async def unit_of_work(self, principal: Principal) -> AsyncIterator[UnitOfWork]:
         if principal is None:
             raise TenancyViolation("a unit of work needs a principal")
-        async with self._sessions() as session:
+        async with self._sessionmaker_for(principal)() as session:
             session.sync_session.info["principal"] = principal
             async with session.begin():
                 yield UnitOfWork(session, principal)
+
+    @property
+    def works_across_organizations(self) -> bool:
+        """Whether system units of work are possible (always on SQLite)."""
+        return self.dialect != "postgresql" or self._admin_sessions is not None
+
+    def _sessionmaker_for(self, principal: Principal):
+        if not principal.is_system or self.dialect != "postgresql":
+            return self._sessions
+        if self._admin_sessions is None:
+            raise ConfigError(
+                "work across organisations needs the schema owner's connection on PostgreSQL: "
+                "set FORTIUM_ADMIN_DATABASE_URL")
+        return self._admin_sessions
 
     async def ping(self) -> None:
         """Raise if the database does not answer (health checks)."""
@@ -135,3 +160,5 @@ class Store:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.admin_engine is not None:
+            await self.admin_engine.dispose()

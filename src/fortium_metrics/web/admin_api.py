@@ -40,6 +40,7 @@ Slug = Annotated[str, Field(pattern=f"^[{_SPACE}]*[a-zA-Z0-9][a-zA-Z0-9-]{{0,62}
                             description="2-64 letters, digits and inner hyphens (kept lowercase).")]
 _ERR = {403: ("Your role or the key's scopes do not allow this.", ErrorEnvelope),
         404: ("Not found in your organisation.", ErrorEnvelope), 422: ("Invalid input; `field` names it.", ErrorEnvelope)}
+_LAST_ADMIN = {409: ("The organisation's last active administrator cannot be demoted or deactivated.", ErrorEnvelope)}
 
 
 class Strict(BaseModel):
@@ -184,7 +185,7 @@ class OrgOut(BaseModel):
     settings: dict[str, Any]
 
 
-class OrgUpdate(Strict):
+class OrgUpdate(Body):
     name: Name | None = None
     data_retention_days: int | None = Field(None, ge=1, le=3650)
     unknown_users: Literal["create", "reject"] | None = None
@@ -259,7 +260,8 @@ async def create_user(request: Request) -> JSONResponse:
 
 
 @documented(Operation(summary="Change a user (name, role, active, password)", tag="admin", body=UserUpdate,
-                      responses={200: ("Updated.", UserOut), **_ERR}, examples={"promote": {"role": "manager"}}))
+                      responses={200: ("Updated.", UserOut), **_ERR, **_LAST_ADMIN},
+                      examples={"promote": {"role": "manager"}}))
 async def update_user(request: Request) -> JSONResponse:
     body = await parse_body(request, UserUpdate)
     ref = request.path_params["user_id"]
@@ -274,7 +276,7 @@ async def update_user(request: Request) -> JSONResponse:
 
 
 @documented(Operation(summary="Deactivate a user (soft delete: data kept)", tag="admin",
-                      responses={200: ("Deactivated.", UserOut), **_ERR}))
+                      responses={200: ("Deactivated.", UserOut), **_ERR, **_LAST_ADMIN}))
 async def deactivate_user(request: Request) -> JSONResponse:
     ref = request.path_params["user_id"]
     return await _act(request, lambda uow: _deactivate(uow, ref))

@@ -72,7 +72,9 @@ def collect_event(body: CollectRequest, key: str) -> dict:
 
 @documented(Operation(
     summary="Collect one command or agent execution (old MCP spec body)", tag="legacy", body=CollectRequest,
-    examples={"command": {"session_id": "0b7e4bd2-3c52-4b7e-9d0e-8f1a2b3c4d5e", "user_identifier": "alice@a.test",
+    # No user_identifier: the session of the examples is the caller's, and an item carrying
+    # another person's session is refused (ingest.py, session ownership).
+    examples={"command": {"session_id": "0b7e4bd2-3c52-4b7e-9d0e-8f1a2b3c4d5e",
                           "agent_name": "tech-lead-orchestrator", "command": "/plan-product", "execution_time_ms": 5300,
                           "success": True, "error_details": None, "metadata": {"claude_version": "2.0.1"},
                           "timestamp": "2025-09-15T14:20:31Z"},

@@ -1,0 +1,101 @@
+"""The few reads that must happen before an organisation is known: the organisation of a slug,
+the accounts of an e-mail (sign-in), the organisation of a refresh token or of an invitation
+link, every organisation's rollup state (the rollups job) and retention (the retention job). Each answers ids only; the caller then opens a unit of work
+bound to the organisation found.
+
+On PostgreSQL the application role cannot read across organisations at all (no bypass in its
+row-level security policies, revision 0010): each lookup is a narrow `SECURITY DEFINER` function
+owned by the schema owner, run here on a pooled connection in one short transaction. On SQLite
+the store-level filter is the tenancy, and a system unit of work reads the same thing.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+
+from ..principal import Principal
+from .invitation_models import Invitation
+from .models import Organization, RefreshToken, User
+from .rollups import RollupState
+from .uow import Store
+
+
+@dataclass(frozen=True)
+class EmailAccount:
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    active: bool
+    organization_slug: str
+
+
+@dataclass(frozen=True)
+class RollupStatus:
+    organization_id: uuid.UUID
+    timezone: str  # the organisation's time zone now
+    built_version: int | None  # what its rollups were built for (None: never)
+    built_timezone: str | None
+
+
+async def _call(store: Store, sql: str, **params) -> list[tuple]:
+    async with store.engine.connect() as connection:
+        rows = [tuple(row) for row in await connection.execute(text(sql), params)]
+        await connection.commit()
+    return rows
+
+
+async def organization_by_slug(store: Store, slug: str) -> uuid.UUID | None:
+    if store.dialect == "postgresql":
+        rows = await _call(store, "SELECT * FROM fortium_organization_by_slug(:slug)", slug=slug)
+        return rows[0][0] if rows else None
+    async with store.unit_of_work(Principal.system("lookup")) as uow:
+        return await uow.session.scalar(select(Organization.id).where(Organization.slug == slug))
+
+
+async def accounts_by_email(store: Store, email: str) -> list[EmailAccount]:
+    if store.dialect == "postgresql":
+        rows = await _call(store, "SELECT * FROM fortium_accounts_by_email(:email)", email=email)
+    else:
+        async with store.unit_of_work(Principal.system("lookup")) as uow:
+            rows = (await uow.session.execute(
+                select(User.organization_id, User.id, User.active, Organization.slug)
+                .join(Organization, Organization.id == User.organization_id).where(User.email == email))).all()
+    return [EmailAccount(*row) for row in rows]
+
+
+async def refresh_token_organization(store: Store, token_hash: str) -> uuid.UUID | None:
+    if store.dialect == "postgresql":
+        rows = await _call(store, "SELECT * FROM fortium_refresh_token_organization(:hash)", hash=token_hash)
+        return rows[0][0] if rows else None
+    async with store.unit_of_work(Principal.system("lookup")) as uow:
+        return await uow.session.scalar(select(RefreshToken.organization_id).where(RefreshToken.token_hash == token_hash))
+
+
+async def rollup_states(store: Store) -> list[RollupStatus]:
+    if store.dialect == "postgresql":
+        rows = await _call(store, "SELECT * FROM fortium_rollup_states()")
+    else:
+        async with store.unit_of_work(Principal.system("lookup")) as uow:
+            found = (await uow.session.execute(
+                select(Organization.id, Organization.settings, RollupState.version, RollupState.timezone)
+                .outerjoin(RollupState, RollupState.organization_id == Organization.id))).all()
+        rows = [(org, (settings or {}).get("timezone") or "UTC", version, tz) for org, settings, version, tz in found]
+    return [RollupStatus(*row) for row in rows]
+
+
+async def invitation_organization(store: Store, token_hash: str) -> uuid.UUID | None:
+    if store.dialect == "postgresql":
+        rows = await _call(store, "SELECT * FROM fortium_invitation_organization(:hash)", hash=token_hash)
+        return rows[0][0] if rows else None
+    async with store.unit_of_work(Principal.system("lookup")) as uow:
+        return await uow.session.scalar(select(Invitation.organization_id).where(Invitation.token_hash == token_hash))
+
+
+async def retention_policies(store: Store) -> list[tuple[uuid.UUID, str, int]]:
+    """(organisation id, slug, data_retention_days) of every organisation, by slug."""
+    if store.dialect == "postgresql":
+        return await _call(store, "SELECT * FROM fortium_retention_policies()")
+    async with store.unit_of_work(Principal.system("lookup")) as uow:
+        return [tuple(row) for row in await uow.session.execute(
+            select(Organization.id, Organization.slug, Organization.data_retention_days).order_by(Organization.slug))]
