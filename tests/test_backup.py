@@ -10,16 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from conftest import Backend
+from conftest import Backend, operator_store
 from fortium_metrics import backup, orgs
 from fortium_metrics.analytics.rollups import rebuild
 from fortium_metrics.cli import main
 from fortium_metrics.ingest import Ingestor, record_events
 from fortium_metrics.principal import Principal
 from fortium_metrics.store import migrate
-from fortium_metrics.store.engine import create_engine
 from fortium_metrics.store.models import MetricEvent, Organization
-from fortium_metrics.store.uow import Store
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +52,7 @@ def fingerprint_lines(output: str) -> dict[str, tuple[str, str]]:
 
 
 async def fill(db: Backend, people) -> None:
-    store = Store(create_engine(db.url))
+    store = operator_store(db)
     ingestor = Ingestor(store)
     try:
         items = [{"type": "tool_execution", "tool_name": f"T{i % 3}", "duration_ms": i, "session_id": "s1",
@@ -74,7 +72,7 @@ async def filled(pair):
     from fortium_metrics.accounts import ROLE_SCOPES
 
     source, _ = pair
-    store = Store(create_engine(source.url))
+    store = operator_store(source)
     try:
         async with store.unit_of_work(Principal.system("test")) as uow:
             a = await orgs.create_organization(uow, "Org A", "org-a")
@@ -100,7 +98,7 @@ async def test_round_trip_keeps_every_row_of_every_table(filled, tmp_path):
     restored = fingerprint_lines(cli(target, tmp_path, "restore", str(file), "--yes", "--verify").output)
     assert restored == made
     # The restored database serves the application role: grants and row-level security came back.
-    store = Store(create_engine(target.url))
+    store = operator_store(target)
     try:
         async with store.unit_of_work(people.bob) as uow:
             assert await uow.session.scalar(select(func.count()).select_from(MetricEvent)) == 50
@@ -113,7 +111,7 @@ async def test_restore_replaces_what_the_database_holds(filled, tmp_path):
     (source, _), _people = filled
     file = tmp_path / "fortium.backup"
     cli(source, tmp_path, "backup", str(file))
-    store = Store(create_engine(source.url))
+    store = operator_store(source)
     try:
         async with store.unit_of_work(Principal.system("test")) as uow:
             await orgs.create_organization(uow, "Later", "later")

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Backend, unique_slug
+from conftest import Backend, operator_store, unique_slug
 from fortium_metrics import orgs, retention, users
 from fortium_metrics.accounts import ROLE_SCOPES
 from fortium_metrics.analytics.rollups import rebuild
@@ -19,7 +19,6 @@ from fortium_metrics.errors import Conflict
 from fortium_metrics.ingest import Ingestor, record_events
 from fortium_metrics.principal import Principal
 from fortium_metrics.store import leases, migrate
-from fortium_metrics.store.engine import create_engine
 from fortium_metrics.store.models import AgentSession, AuditLog, EventKey, MetricEvent
 from fortium_metrics.store.rollups import RollupDaily
 from fortium_metrics.store.uow import Store
@@ -44,7 +43,7 @@ def own_backend(request, tmp_path) -> Backend:
 
 @pytest.fixture
 async def own_store(own_backend):
-    store = Store(create_engine(own_backend.url))
+    store = operator_store(own_backend)  # organisations are made as the CLI does; retention needs no owner
     yield store
     await store.dispose()
 
@@ -128,8 +127,9 @@ async def test_dry_run_says_what_would_go_and_deletes_nothing(own_store, own_bac
 async def test_a_run_deletes_per_organisation_keeps_rollups_longer_and_audits(own_store, own_backend, world):
     report = await retention.run(own_store, ROLLUP_DAYS, now=NOW)
     a, b = await counts(own_store, world["a"]), await counts(own_store, world["b"])
-    assert (a["events"], a["keys"], a["sessions"]) == (3, 3, 1)  # only the 10-day-old activity
-    assert (b["events"], b["keys"], b["sessions"]) == (3, 3, 1)  # the 100-day-old one (B keeps 400 days)
+    # Only the 10-day-old activity: 3 events, their keys and the session's start and end keys.
+    assert (a["events"], a["keys"], a["sessions"]) == (3, 5, 1)
+    assert (b["events"], b["keys"], b["sessions"]) == (3, 5, 1)  # the 100-day-old one (B keeps 400 days)
     # Rollups: A keeps max(30, 200) days, so the 100-day-old day outlives its events; B keeps 400.
     assert (a["rollup_days"], b["rollup_days"]) == (2, 1)
     assert (a["audits"], b["audits"]) == (1, 1)
@@ -199,7 +199,7 @@ def test_the_command_dry_run_and_run(own_backend, tmp_path, monkeypatch):
     from fortium_metrics.cli import main
 
     async def setup():
-        store = Store(create_engine(own_backend.url))
+        store = operator_store(own_backend)
         try:
             _, slug, dev = await make_org(store, 30)
             ingestor = Ingestor(store)
@@ -220,7 +220,7 @@ def test_the_command_dry_run_and_run(own_backend, tmp_path, monkeypatch):
     assert done.exit_code == 0 and f"{slug}: deleted 1 events" in done.output
 
     async def left():
-        store = Store(create_engine(own_backend.url))
+        store = operator_store(own_backend)
         try:
             return await counts(store, org)
         finally:

@@ -35,7 +35,7 @@ async def deployment(pg_databases, tmp_path):
     settings = {"redis_url": redis_url(), "secret_key": "s" * 48, "mode": "production", "cookie_secure": "false",
                 "rate_limit": f"{RATE}/minute", "retention_interval_seconds": str(INTERVAL)}
     servers = [ServeProcess(app_url, tmp_path / name, **settings) for name in ("a", "b")]
-    store = Store(create_engine(app_url))
+    store = Store(create_engine(app_url), create_engine(owner))  # the owner makes the organisations
     try:
         for server in servers:
             server.start()

@@ -129,10 +129,15 @@ async def delete_event_batch(uow: UnitOfWork, policy: Policy, limit: int = BATCH
 
 
 async def delete_rest(uow: UnitOfWork, policy: Policy, report: OrgReport) -> None:
-    """Sessions and rollup rows past their retention (set-based: far fewer rows than events)."""
+    """Sessions, session events' dedup keys and rollup rows past their retention (set-based: far
+    fewer rows than events)."""
     gone = await uow.session.execute(delete(AgentSession).where(_old_sessions(policy))
                                      .execution_options(synchronize_session=False))
     report.sessions += gone.rowcount
+    # A session start or end claims a dedup key but stores no event row (ingest.py): its key goes
+    # by its own time, as do the keys of events a partition drop took.
+    await uow.session.execute(delete(EventKey).where(EventKey.occurred_at < policy.events_before)
+                              .execution_options(synchronize_session=False))
     for cube in CUBES:
         gone = await uow.session.execute(delete(cube).where(cube.day < policy.rollups_before)
                                          .execution_options(synchronize_session=False))
