@@ -242,8 +242,11 @@ async def measure_kept(admin_url: str, name: str, events: int, runs: int, raw_ru
     """Measure a database an earlier `--keep` run built (loading 10M events takes a while)."""
     from sqlalchemy.engine import make_url
 
-    app = make_url(admin_url).set(database=name, username=APP_ROLE, password=None, drivername="postgresql")
-    store = Store(create_engine(app.render_as_string(hide_password=False)))
+    owner = make_url(admin_url).set(database=name, drivername="postgresql")
+    app = owner.set(username=APP_ROLE, password=None)
+    # The owner's connection lists the organisations (system work); queries run as the app role.
+    store = Store(create_engine(app.render_as_string(hide_password=False)),
+                  create_engine(owner.render_as_string(hide_password=False)))
     async with store.unit_of_work(Principal.system("bench")) as uow:
         org = next(o.id for o in await orgs.list_organizations(uow) if o.slug == "measured")
     report("PostgreSQL", events, await measure(store, org, runs, raw_runs))
@@ -270,7 +273,7 @@ async def run_postgres(admin_url: str, events: int, runs: int, raw_runs: int, en
                 part = f"metric_events_p{start:%Y_%m}"
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {part} PARTITION OF metric_events "
                              f"FOR VALUES FROM ('{start:%Y-%m-%d}') TO ('{stop:%Y-%m-%d}')")
-        store = Store(create_engine(plain(make_url(owner).set(username=APP_ROLE, password=None))))
+        store = Store(create_engine(plain(make_url(owner).set(username=APP_ROLE, password=None))), create_engine(owner))
         load = lambda org, stream: load_postgres(owner, org, stream)  # noqa: E731
         org = await build(store, "measured", load, events, end, 1)
         for seed, slug in ((2, "noise-one"), (3, "noise-two")):

@@ -47,10 +47,10 @@ def main() -> None:
         sys.exit("set FORTIUM_TEST_POSTGRES_URL (or FORTIUM_BENCH_POSTGRES_URL) to a superuser URL")
     start = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     results: dict[str, list[tuple[float, float]]] = {"base": [], "new": []}
-    with ThrowAwayDatabase(admin) as (_owner, app_url), tempfile.TemporaryDirectory() as scratch:
+    with ThrowAwayDatabase(admin) as (owner, app_url), tempfile.TemporaryDirectory() as scratch:
         servers = {}
         for name, code in (("base", str(Path(args.base).resolve())), ("new", None)):
-            _org, _user, secret = asyncio.run(new_org_and_key(app_url, name))
+            _org, _user, secret = asyncio.run(new_org_and_key(app_url, owner, name))
             data_dir = Path(scratch, name)
             data_dir.mkdir()
             servers[name] = (Server(app_url, str(data_dir), 1, code), secret)

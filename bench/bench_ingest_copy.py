@@ -77,8 +77,8 @@ class ThrowAwayDatabase:
         self._exec(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-async def new_org_and_key(app_url: str, label: str) -> tuple[uuid.UUID, uuid.UUID, str]:
-    store = Store(create_engine(app_url))
+async def new_org_and_key(app_url: str, owner_url: str, label: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    store = Store(create_engine(app_url), create_engine(owner_url))  # the owner makes the organisation
     try:
         async with store.unit_of_work(Principal.system("bench")) as uow:
             org = await orgs.create_organization(uow, f"Bench {label}", f"bench-{label}-{uuid.uuid4().hex[:6]}")
@@ -255,8 +255,8 @@ def main() -> None:
           f"{args.workers} uvicorn worker(s), {args.client} client; PostgreSQL, throw-away database")
     ratios = []
     with ThrowAwayDatabase(admin) as (owner, app_url), tempfile.TemporaryDirectory() as data_dir:
-        rest_org, rest_user, secret = asyncio.run(new_org_and_key(app_url, "rest"))
-        copy_org, copy_user, _ = asyncio.run(new_org_and_key(app_url, "copy"))
+        rest_org, rest_user, secret = asyncio.run(new_org_and_key(app_url, owner, "rest"))
+        copy_org, copy_user, _ = asyncio.run(new_org_and_key(app_url, owner, "copy"))
         server = Server(app_url, data_dir, args.workers)
         try:
             server.wait_ready()

@@ -108,7 +108,7 @@ def main() -> None:
     ways = {"service (staging + claim, RLS)": service, "direct COPY + key claim": direct, "baseline raw COPY": baseline}
     results: dict[str, list[float]] = {name: [] for name in ways}
     with ThrowAwayDatabase(admin) as (owner, app_url):
-        org, user, _ = asyncio.run(new_org_and_key(app_url, "write-path"))
+        org, user, _ = asyncio.run(new_org_and_key(app_url, owner, "write-path"))
         for round_number in range(args.rounds):
             for name, way in ways.items():
                 items = events(args.rows, start, f"{round_number}-{name.split()[0]}")

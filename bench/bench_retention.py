@@ -65,7 +65,7 @@ async def one_round(admin_url: str, events: int) -> tuple[float, float]:
     app = make_url(owner).set(username="fortium_app", password=None).render_as_string(hide_password=False)
     try:
         migrate.upgrade(owner, "head", "fortium_app")
-        store = Store(create_engine(app))
+        store = Store(create_engine(app), create_engine(owner))  # the owner makes the organisation
         try:
             async with store.unit_of_work(Principal.system("bench")) as uow:
                 org = await orgs.create_organization(uow, "Bench", "bench", 30)
