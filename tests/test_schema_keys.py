@@ -12,7 +12,7 @@ from fortium_metrics.store.models import Base
 
 SCALING_DOC = Path(__file__).resolve().parents[1] / "docs" / "scaling.md"
 # table.column(s) unique across organisations, and tables without an organisation
-GLOBAL_UNIQUE = {"api_keys.prefix", "refresh_tokens.token_hash", "organizations.slug"}
+GLOBAL_UNIQUE = {"api_keys.prefix", "refresh_tokens.token_hash", "invitations.token_hash", "organizations.slug"}
 NOT_TENANT = {"organizations", "job_leases"}
 
 

@@ -60,8 +60,6 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
     """Change a user; `active=False` deactivates (their data is kept, their sign-ins and keys stop)."""
     await authorize(uow, "users.update")
     user = await get_user(uow, ref)
-    if active is False and user.active and user.id == uow.principal.user_id:
-        raise Invalid("active: you cannot deactivate yourself", field="active")
     if user.role == "admin" and user.active:
         if role is not None and role != "admin":
             await _keep_an_admin(uow, user, "role")
@@ -73,6 +71,8 @@ async def update_user(uow: UnitOfWork, ref: str, *, name: str | None = None, rol
         audit.record(uow, "user.role", target=user.email, old=user.role, new=validation.one_of(role, ROLES, "role"))
         user.role = role
     if active is not None and active != user.active:
+        if not active and user.id == uow.principal.user_id:
+            raise Invalid("active: you cannot deactivate yourself", field="active")
         audit.record(uow, "user.deactivate" if not active else "user.reactivate", target=user.email)
         user.active = active
     await uow.session.flush()
