@@ -36,7 +36,7 @@ from .events import (COLUMN_MAP, EVENT_MODELS, Event, EventBase, SessionEnd, Ses
                      without_nul)
 from .dimensions import DIMENSION_COLUMNS, dimensions
 from .principal import Principal
-from .resolve import Resolver, SessionOwners, TeamsOfPeople
+from .resolve import Resolver, TeamsOfPeople
 from .store.event_writer import DEDUP_KEY, ROW_COLUMNS, json_text, write_events
 from .store.models import AgentSession, EventKey
 from .store.uow import Store, UnitOfWork
@@ -160,7 +160,6 @@ class Ingestor:
         self.writers = writers if store.dialect == "postgresql" else 1
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.teams_of_people = TeamsOfPeople()
-        self.session_owners = SessionOwners()
         self._tasks: list[asyncio.Task] = []
 
     async def submit(self, principal: Principal, events: list[tuple[int, EventBase]], source: str,
@@ -203,7 +202,7 @@ class Ingestor:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self.store.unit_of_work(Principal(org, kind="ingest", label="ingest")) as uow:
-                    results, stored = await _write(uow, group, self.teams_of_people, self.session_owners)
+                    results, stored = await _write(uow, group, self.teams_of_people)
                 telemetry.GROUP_COMMIT_EVENTS.observe(sum(len(pending.events) for pending in group))
                 break
             except Exception as error:  # the transaction rolled back: nothing of this group is stored
@@ -249,13 +248,13 @@ class _Stored:
 
 
 async def _write(uow: UnitOfWork, group: list[_Pending],
-                 teams_of_people: TeamsOfPeople, session_owners: SessionOwners) -> tuple[list[IngestResult], _Stored]:
+                 teams_of_people: TeamsOfPeople) -> tuple[list[IngestResult], _Stored]:
     # Counts are plain ints until the end: IngestResult is a pydantic model, and assigning to
     # its fields once per event costs more than building the row.
     results = [IngestResult() for _ in group]
     stored = _Stored()
     accepted, duplicates = [0] * len(group), [0] * len(group)
-    rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates, teams_of_people, session_owners)
+    rows, owners, sessions = await _rows(uow, group, results, accepted, duplicates, teams_of_people)
     fresh = await write_events(uow, rows)
     # Sessions last: on SQLite the first write takes the database's write lock, so writes come
     # after all the Python work of the batch (other processes wait meanwhile).
@@ -284,12 +283,11 @@ async def _write(uow: UnitOfWork, group: list[_Pending],
 
 
 async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResult], accepted: list[int],
-                duplicates: list[int], teams_of_people: TeamsOfPeople,
-                session_owners: SessionOwners) -> tuple[list[list], list[tuple[int, int]], list[tuple]]:
+                duplicates: list[int], teams_of_people: TeamsOfPeople) -> tuple[list[list], list[tuple[int, int]], list[tuple]]:
     """The metric rows of a group (see ROW_COLUMNS), the request and item each came from, and the
     session starts/ends (written after the rows, see _write)."""
     resolver = Resolver(uow, teams_of_people)
-    owners_of_sessions = await _session_owners(uow, group, session_owners)
+    session_owners = await _session_owners(uow, group)
     rows: list[list] = []
     owners: list[tuple[int, int]] = []  # (pending request, item index) of each row
     sessions: list[tuple] = []  # session starts/ends, written after the rows (see _write)
@@ -305,7 +303,7 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
                 except Invalid as error:
                     results[position].errors.append(ItemError(index=index, field=error.field, message=error.message))
                     continue
-            if event.session_id is not None and not _may_write_session(owners_of_sessions, event, ids["user_id"]):
+            if event.session_id is not None and not _may_write_session(session_owners, event, ids["user_id"]):
                 results[position].errors.append(ItemError(index=index, field="session_id", message=(
                     f"session_id: session {event.session_id!r} is another person's; events of a session are "
                     "written by its owner (or for them, with an organisation key naming them)")))
@@ -332,17 +330,14 @@ async def _rows(uow: UnitOfWork, group: list[_Pending], results: list[IngestResu
     return rows, owners, sessions
 
 
-async def _session_owners(uow: UnitOfWork, group: list[_Pending], cache: SessionOwners) -> dict[str, uuid.UUID | None]:
+async def _session_owners(uow: UnitOfWork, group: list[_Pending]) -> dict[str, uuid.UUID | None]:
     """The people the group's sessions already belong to (the first to start or end one)."""
-    org = uow.principal.organization_id
-    named = {event.session_id for pending in group for _, event in pending.events if event.session_id}
-    owners: dict[str, uuid.UUID | None] = cache.known(org, named)
-    unknown = sorted(named - owners.keys())
-    for start in range(0, len(unknown), 1000):
+    named = sorted({event.session_id for pending in group for _, event in pending.events if event.session_id})
+    owners: dict[str, uuid.UUID | None] = {}
+    for start in range(0, len(named), 1000):
         found = await uow.session.execute(select(AgentSession.id, AgentSession.user_id)
-                                          .where(AgentSession.id.in_(unknown[start:start + 1000])))
+                                          .where(AgentSession.id.in_(named[start:start + 1000])))
         owners.update((session_id, user_id) for session_id, user_id in found)
-    cache.remember(org, owners)
     return owners
 
 

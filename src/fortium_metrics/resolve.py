@@ -60,24 +60,6 @@ class TeamsOfPeople:
         self._found[(org, user)] = (time.monotonic(), team)
 
 
-class SessionOwners:
-    """Who each session belongs to, remembered across transactions: a session's owner is its first
-    writer and never changes, so an MCP call or hook for a known session skips the query (it cost
-    as much as the rest of recording one event). Sessions nobody owns are not remembered."""
-
-    def __init__(self, size: int = 100_000) -> None:
-        self.size = size
-        self._owners: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
-
-    def known(self, org: uuid.UUID, session_ids: set[str]) -> dict[str, uuid.UUID]:
-        return {sid: self._owners[(org, sid)] for sid in session_ids if (org, sid) in self._owners}
-
-    def remember(self, org: uuid.UUID, owners: dict[str, uuid.UUID | None]) -> None:
-        if len(self._owners) > self.size:  # a bound, not an eviction policy: refilled as sessions write again
-            self._owners.clear()
-        self._owners.update(((org, sid), owner) for sid, owner in owners.items() if owner is not None)
-
-
 class Resolver:
     """One per transaction; caches lookups so a batch of 5,000 events costs a few queries."""
 
