@@ -33,6 +33,8 @@ try {
   }
 
   await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("form[action='/api/auth/signout'] button")]);
+  // Firefox may report the navigation at the POST's own URL before following its 303 to /login.
+  await page.waitForFunction(() => location.pathname !== "/api/auth/signout", { timeout: 10000 }).catch(() => {});
   seen.afterSignOut = new URL(page.url()).pathname;
   await page.goto(`${base}/overview`, { waitUntil: "load" });
   seen.overviewWhenSignedOut = new URL(page.url()).pathname;
