@@ -50,7 +50,8 @@ def site(backend, live_server, tmp_path) -> Site:
     async def fill():
         ctx = AppContext.build(load_settings(database_url=backend.url, data_dir=tmp_path / "demo"))
         try:
-            return await fill_demo(ctx, "browser-org", days=1, people=7, seed=5)  # admin, manager, 4 leads, a member
+            # admin, manager, 4 leads, a member; two days so that a run just after midnight finds every team active
+            return await fill_demo(ctx, "browser-org", days=2, people=7, seed=5)
         finally:
             await ctx.close()
 
