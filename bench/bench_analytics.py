@@ -207,7 +207,8 @@ async def measure(store: Store, org: uuid.UUID, runs: int, raw_runs: int) -> lis
             times[use_rollups] = samples
             if use_rollups:
                 sources = result.sources
-        found.append((name, _p(times[True], 50), _p(times[True], 95), _p(times[False], 50), sources))
+        found.append((name, _p(times[True], 50), _p(times[True], 95), _p(times[False], 50) if raw_runs else None,
+                      sources))
     return found
 
 
@@ -221,8 +222,8 @@ def report(backend: str, events: int, results: list[tuple]) -> None:
     print(f"\n{backend}: {events:,} events in the measured organisation")
     print(f"{'query':<30} {'rollups p50':>12} {'p95':>9} {'raw p50':>10} {'raw/rollups':>12}  sources")
     for name, p50, p95, raw50, sources in results:
-        print(f"{name:<30} {p50:>9.1f} ms {p95:>6.1f} ms {raw50:>7.0f} ms {raw50 / p50:>11.0f}x  "
-              f"{', '.join(sorted(set(sources.values())))}")
+        raw = f"{raw50:>7.0f} ms {raw50 / p50:>11.0f}x" if raw50 is not None else f"{'-':>10} {'-':>12}"
+        print(f"{name:<30} {p50:>9.1f} ms {p95:>6.1f} ms {raw}  {', '.join(sorted(set(sources.values())))}")
 
 
 async def build(store: Store, slug: str, load, events: int, end: datetime, seed: int) -> uuid.UUID:
@@ -314,7 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=30, help="Timed runs per query from the rollups.")
-    parser.add_argument("--raw-runs", type=int, default=3, help="Timed runs per query from raw events.")
+    parser.add_argument("--raw-runs", type=int, default=3, help="Timed runs per query from raw events (0: none, the rollups only).")
     parser.add_argument("--pg-admin-url", help="A server the benchmark may create a database on.")
     parser.add_argument("--data", type=Path, default=Path("/tmp/fortium-bench-analytics"), help="SQLite file's folder.")
     parser.add_argument("--backends", default="postgres,sqlite")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, time
 from urllib.parse import parse_qs, quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.datastructures import QueryParams
@@ -180,6 +182,29 @@ def test_custom_ranges_are_inclusive_days_in_utc():
     start, end = state.window()
     assert (start.isoformat(), end.isoformat()) == ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00")
     assert parse_qs(urlsplit(state.query()).query)["start"] == ["2026-11-01"]
+
+
+def test_days_run_between_the_organisations_own_midnights():
+    # New York leaves summer time on 1 November 2026: the range starts at -04:00 and ends at -05:00.
+    state = parse_filters(QueryParams("range=custom&start=2026-11-01&end=2026-11-30"), "America/New_York")
+    start, end = state.window()
+    assert (start.isoformat(), end.isoformat()) == ("2026-11-01T04:00:00+00:00", "2026-12-01T05:00:00+00:00")
+    # "Today" is the local date (Auckland is 13 hours ahead of UTC: a different date half the day).
+    week = parse_filters(QueryParams("range=7d"), "Pacific/Auckland")
+    assert week.end == datetime.now(ZoneInfo("Pacific/Auckland")).date()
+    assert week.window()[1].astimezone(ZoneInfo("Pacific/Auckland")).time() == time(0)
+
+
+async def test_a_page_names_and_uses_the_organisations_time_zone(api, signed_up, store):
+    from fortium_metrics import orgs
+
+    async with store.unit_of_work(Principal.org_admin(signed_up.org_a)) as uow:
+        await orgs.update_settings(uow, timezone="Europe/Paris")
+    await sign_in(api, signed_up)
+    page = await api.get("/overview?range=custom&start=2026-07-01&end=2026-07-31", headers=HTML)
+    assert "(Europe/Paris)" in page.text and "(UTC)" not in page.text
+    context = context_of(page.text)
+    assert (context["start"], context["end"]) == ("2026-06-30T22:00:00+00:00", "2026-07-31T22:00:00+00:00")
 
 
 async def test_the_sign_in_page_offers_sso_only_for_an_organisation_that_has_it(api, app, store, people):

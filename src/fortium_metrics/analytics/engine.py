@@ -106,46 +106,62 @@ def _inner(family: str, source: Source, segment: Segment, period: str, spec: Spe
     where = _conditions(source, columns, segment, spec, dialect)
     if family == "sum":
         return select(*head, *(measure_sum(columns, m).label(m.name) for m in measures)).where(*where).group_by(*keys)
-    if family == "distinct":
-        session = columns.get("session_id", literal("", String))
-        return select(*head, columns["user_id"].label("uid"), session.label("sid")).where(*where).distinct()
     where += [columns["kind"] == "tool_execution", columns["hb"].is_not(None)]
     return select(*head, columns["hb"].label("hb"), func.sum(columns["n"]).label("n")).where(*where).group_by(*keys, columns["hb"])
 
 
-_DISTINCT = {"active_users": ("uid", NONE_ID), "sessions": ("sid", "")}
+_DISTINCT = {"active_users": ("user_id", NONE_ID), "sessions": ("session_id", "")}
+
+
+def _ids(name: str, source: Source, segment: Segment, period: str, spec: Spec, group: list[str], dialect: str):
+    """The distinct ids (people or sessions) of one part, with their period and dimension values."""
+    columns = source.columns(bindparam(TZ, type_=String))
+    column, none = _DISTINCT[name]
+    keys = [dimension(columns, g, dialect).label(f"d{i}") for i, g in enumerate(group)]
+    where = [*_conditions(source, columns, segment, spec, dialect), columns[column] != none]
+    return select(literal(period, String).label("period"), *keys, columns[column].label("id")).where(*where).distinct()
+
+
+def _count_distinct(name: str, pieces: list, group: list[str], spec: Spec, dialect: str):
+    """(name, period, keys, how many distinct ids). Each part is deduplicated where it is read,
+    one measure at a time, so the database hashes only the one id column; the parts of a period
+    are deduplicated once more only when a period has several (an id can be in two of them).
+    DISTINCT then count, which databases hash, rather than count(DISTINCT ...), which they sort."""
+    selects = [_ids(name, source, segment, period, spec, group, dialect) for period, source, segment in pieces]
+    union = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+    periods = [period for period, _source, _segment in pieces]
+    ids = select(*union.c).distinct().subquery() if len(set(periods)) < len(periods) else union
+    keys = [ids.c.period, *(ids.c[f"d{i}"] for i in range(len(group)))]
+    return select(literal(name, String).label("m"), *keys, func.count()).group_by(*keys)
 
 
 def _outer(family: str, union, group: list[str], measures: list[Measure]):
     keys = [union.c.period, *(union.c[f"d{i}"] for i in range(len(group)))]
     if family == "sum":
         return select(*keys, *(combine(m)(union.c[m.name]) for m in measures)).group_by(*keys)
-    if family == "distinct":
-        return union_all(*(_count_distinct(union, keys, m.name) for m in measures))
     return select(*keys, union.c.hb, func.sum(union.c.n)).group_by(*keys, union.c.hb)
 
 
-def _count_distinct(union, keys: list, name: str):
-    """(name, keys, how many distinct ids): DISTINCT then count, which databases hash, rather than
-    count(DISTINCT ...), which they sort."""
-    column, none = _DISTINCT[name]
-    ids = select(*keys, union.c[column]).where(union.c[column] != none).distinct().subquery()
-    grouped = [ids.c[key.name] for key in keys]
-    return select(literal(name, String).label("m"), *grouped, func.count()).group_by(*grouped)
+ADDITIVE = frozenset({"sum", "percentile"})  # partials that add up across groups (distinct counts do not)
 
 
-async def run_family(uow: UnitOfWork, spec: Spec, family: str, measures: list[Measure], group: list[str],
-                     periods: list[tuple[str, datetime, datetime]]) -> dict[tuple, dict]:
-    """{(period, *dimension values): {measure: value}} for one family of measures."""
+async def fetch(uow: UnitOfWork, spec: Spec, family: str, measures: list[Measure], group: list[str],
+                periods: list[tuple[str, datetime, datetime]]) -> dict[tuple, dict]:
+    """{(period, *dimension values): partial} for one family of measures: the sums by measure
+    name, the distinct counts by measure name, or the tool-duration histogram {bucket: count}
+    (`finish` turns a partial into the measures' values)."""
     source = choose(spec, measures, group)
-    spec.sources[family] = source.name
-    selects = [_inner(family, part_source, segment, period, spec, measures, group, uow.dialect)
-               for period, start, end in periods
-               for part_source, segment in parts(source, spec, measures, group, start, end)]
-    everything = union_all(*selects) if len(selects) > 1 else selects[0]
-    # Distinct counts read the parts once per measure: a CTE, which the database materialises once.
-    union = everything.cte("parts") if family == "distinct" else everything.subquery("parts")
-    rows = (await uow.session.execute(_outer(family, union, group, measures), {TZ: spec.tz})).all()
+    spec.sources.setdefault(family, source.name)  # the rows' source (grouped reads come first)
+    pieces = [(period, part_source, segment) for period, start, end in periods
+              for part_source, segment in parts(source, spec, measures, group, start, end)]
+    if family == "distinct":
+        statement = union_all(*(_count_distinct(m.name, pieces, group, spec, uow.dialect) for m in measures))
+    else:
+        selects = [_inner(family, part_source, segment, period, spec, measures, group, uow.dialect)
+                   for period, part_source, segment in pieces]
+        statement = _outer(family, (union_all(*selects) if len(selects) > 1 else selects[0]).subquery("parts"),
+                           group, measures)
+    rows = (await uow.session.execute(statement, {TZ: spec.tz})).all()
     return _collect(family, rows, measures)
 
 
@@ -159,11 +175,28 @@ def _collect(family: str, rows, measures: list[Measure]) -> dict[tuple, dict]:
         for name, *key, count in rows:
             found.setdefault(tuple(key), {m.name: 0 for m in measures})[name] = count
     else:
-        histograms: dict[tuple, dict[int, int]] = {}
         for *key, hb, n in rows:
-            histograms.setdefault(tuple(key), {})[hb] = int(n)
-        for key, histogram in histograms.items():
-            found[key] = {m.name: percentile(histogram, m.percentile) for m in measures}
+            found.setdefault(tuple(key), {})[hb] = int(n)
+    return found
+
+
+def finish(family: str, partial: dict, measures: list[Measure]) -> dict:
+    """A partial's measure values (percentiles are read off the histogram)."""
+    if family == "percentile":
+        return {m.name: percentile(partial, m.percentile) for m in measures}
+    return dict(partial)
+
+
+def whole_periods(partials: dict[tuple, dict], measures: list[Measure]) -> dict[tuple, dict]:
+    """The partials of whole periods, {(period,): partial}, from an additive family's grouped
+    partials: every event is in exactly one group, so sums add up (maxima take the largest) and
+    histograms add bucket by bucket."""
+    maxima = {m.name for m in measures if m.combine == "max"}
+    found: dict[tuple, dict] = {}
+    for key, partial in partials.items():
+        into = found.setdefault(key[:1], {})
+        for name, value in partial.items():
+            into[name] = value if name not in into else max(into[name], value) if name in maxima else into[name] + value
     return found
 
 

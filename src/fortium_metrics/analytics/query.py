@@ -23,7 +23,7 @@ from ..store.rollup_writer import is_current
 from ..store.uow import UnitOfWork
 from .calendar import hour_floor, local_date, local_days_window
 from .catalogue import DEFAULT_LABELS, DIMENSIONS, MEASURES, PUBLIC_MEASURES, TIME_DIMENSIONS
-from .engine import Spec, expand, family_of, ratios, run_family
+from .engine import ADDITIVE, Spec, expand, family_of, fetch, finish, ratios, whole_periods
 from .expressions import LABEL_PREFIX, check_label_key
 from .scope import DEFAULT_MIN_GROUP, visibility
 from .window import Window
@@ -85,8 +85,9 @@ async def query(uow: UnitOfWork, q: AnalyticsQuery, *, use_rollups: bool = True)
     if seen.anonymised and "active_users" not in wanted:
         wanted.append("active_users")  # the size of each group, to withhold the small ones
     previous = (start - (end - start), start) if q.compare == "previous" else None
-    totals = await _compute(uow, spec, wanted, [], start, end, previous)
-    rows = await _compute(uow, spec, wanted, group, start, end, None) if group else {(): totals.get("cur", {})}
+    totals, rows = await _compute(uow, spec, wanted, group, start, end, previous)
+    if not group:
+        rows = {(): totals.get("cur", {})}
     if group:
         _fill_time(rows, group, start, end, tz, _empty(wanted))
     result = [_row(group, key, values, tz) for key, values in rows.items()]
@@ -169,26 +170,34 @@ def _window(q: AnalyticsQuery, tz: str) -> tuple[datetime, datetime]:
 
 # -- computing --------------------------------------------------------------------------------
 async def _compute(uow: UnitOfWork, spec: Spec, names: list[str], group: list[str], start: datetime, end: datetime,
-                   previous: tuple[datetime, datetime] | None) -> dict:
-    """{key: values} where key is (period, *dimension values) for grouped reads, and
-    {"cur": values, "prev": values} for totals (group == [])."""
+                   previous: tuple[datetime, datetime] | None) -> tuple[dict, dict]:
+    """({"cur": values, "prev": values}: the totals, {dimension values: values}: the rows of the
+    current period). Sums and histograms are fetched once, grouped, and their totals added up
+    from the groups; distinct counts are fetched for the groups and for the whole periods."""
     measures = expand(names)
     periods = [("cur", start, end)] + ([("prev", *previous)] if previous else [])
     by_family: dict[str, list] = {}
     for measure in measures:
         if measure.family != "ratio":
             by_family.setdefault(family_of(measure), []).append(measure)
-    merged: dict[tuple, dict] = {}
+    totals: dict[str, dict] = {}
+    rows: dict[tuple, dict] = {}
     for family, members in by_family.items():
-        for key, values in (await run_family(uow, spec, family, members, group, periods)).items():
-            merged.setdefault(key, {}).update(values)
-    for values in merged.values():
+        additive = family in ADDITIVE
+        if group:
+            grouped = await fetch(uow, spec, family, members, group, periods if additive else periods[:1])
+            for key, partial in grouped.items():
+                if key[0] == "cur":
+                    rows.setdefault(key[1:], {}).update(finish(family, partial, members))
+        whole = whole_periods(grouped, members) if group and additive else await fetch(
+            uow, spec, family, members, [], periods)
+        for (period,), partial in whole.items():
+            totals.setdefault(period, {}).update(finish(family, partial, members))
+    for values in [*totals.values(), *rows.values()]:
         for measure in measures:
             values.setdefault(measure.name, None if measure.family == "percentile" else 0)
         ratios(values, measures)
-    if not group:
-        return {key[0]: values for key, values in merged.items()}
-    return {key[1:]: values for key, values in merged.items() if key[0] == "cur"}
+    return totals, rows
 
 
 def _time_keys(name: str, start: datetime, end: datetime, tz: str) -> list:

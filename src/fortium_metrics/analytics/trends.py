@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from ..errors import Invalid
-from ..store.models import Organization, Team, TeamMembership
+from ..store.models import Team, TeamMembership
+from ..store.rollup_writer import timezone_of
 from ..store.uow import UnitOfWork
 from .calendar import day_start, local_date, local_days_window
 from .catalogue import MEASURES, PUBLIC_MEASURES
@@ -62,14 +63,9 @@ class Trend(BaseModel):
     weekdays: list[WeekdayShare]
 
 
-async def _timezone(uow: UnitOfWork) -> str:
-    org = await uow.session.scalar(select(Organization).where(Organization.id == uow.principal.organization_id))
-    return ((org.settings or {}) if org else {}).get("timezone") or "UTC"
-
-
 async def trend(uow: UnitOfWork, measure: str, days: int = 30, filters: dict[str, list[str]] | None = None,
                 now: datetime | None = None) -> Trend:
-    start, end = local_days_window(days, await _timezone(uow), now)
+    start, end = local_days_window(days, await timezone_of(uow), now)
     result = await query(uow, AnalyticsQuery(measures=[_check(measure)], group_by=["day"], filters=filters or {},
                                              start=start, end=end, compare="previous", limit=10_000))
     frame = pd.DataFrame(result.rows, columns=["day", measure])
@@ -136,7 +132,7 @@ async def adoption(uow: UnitOfWork, weeks: int = 12, filters: dict[str, list[str
     team's (current) members active that week."""
     if not 1 <= weeks <= 104:
         raise Invalid("weeks: between 1 and 104", field="weeks")
-    tz = await _timezone(uow)
+    tz = await timezone_of(uow)
     today = local_date(now or datetime.now(timezone.utc), tz)
     monday = today - timedelta(days=today.weekday())
     result = await query(uow, AnalyticsQuery(
@@ -174,7 +170,7 @@ async def forecast(uow: UnitOfWork, measures: list[str] | None = None, now: date
         if MEASURES[_check(measure)].family != "sum":
             raise Invalid(f"measures: {measure!r} is not a sum, so it has no month total", field="measures")
     now = now or datetime.now(timezone.utc)
-    tz = await _timezone(uow)
+    tz = await timezone_of(uow)
     today = local_date(now, tz)
     month_start = today.replace(day=1)
     next_month = (month_start + timedelta(days=32)).replace(day=1)

@@ -17,7 +17,7 @@ from ...permissions import home_team, member_teams, reads_members
 from ...store.uow import UnitOfWork
 from ..auth import scope_principal
 from ..session_cookies import ACCESS
-from .filters import FilterState, parse_filters
+from .filters import FilterState, read_filters
 from .session import HOME, csrf_token, keep_csrf, page, sign_in_redirect
 from .shell import NAV, shell_context
 from .templating import render
@@ -135,7 +135,7 @@ async def page_widgets(uow: UnitOfWork, spec: PageSpec, state: FilterState) -> l
 
 async def page_state(request: Request, uow: UnitOfWork, spec: PageSpec) -> tuple[FilterState, str | None]:
     """The filter state a page shows, and (the Me page) the team its person is compared with."""
-    state = parse_filters(request.query_params)
+    state = await read_filters(request, uow)
     peer = None
     if spec.own_data and uow.principal.user_id:
         state.chosen["user"] = [str(uow.principal.user_id)]

@@ -2,16 +2,21 @@
 
 `team`, `user`, `project`, `model` (each repeatable), `range` (7d, 30d, 90d or custom with
 `start` and `end` dates, inclusive), `granularity` (hour, day, week, month). A bad value never
-breaks a page: it is replaced by the default and a notice names the field and why. Days are UTC
-days for now.
+breaks a page: it is replaced by the default and a notice names the field and why. Days are the
+organisation's local days (its time zone setting), as the analytics service counts them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
+
+from ...analytics.calendar import day_start, local_date
+from ...store.rollup_writer import timezone_of
+from ...store.uow import UnitOfWork
 
 PRESETS = {"7d": 7, "30d": 30, "90d": 90}
 RANGE_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "custom": "Custom range"}
@@ -31,6 +36,7 @@ class FilterState:
     granularity: str
     chosen: dict[str, list[str]] = field(default_factory=dict)  # dimension -> values
     notices: list[str] = field(default_factory=list)
+    tz: str = "UTC"  # the organisation's time zone: whose midnights the days run between
 
     def query_items(self) -> list[tuple[str, str]]:
         items = [(name, value) for name in DIMENSIONS for value in self.chosen.get(name, [])]
@@ -55,9 +61,8 @@ class FilterState:
         return RANGE_LABELS[self.range]
 
     def window(self) -> tuple[datetime, datetime]:
-        """[start, end) in UTC instants, as the analytics service takes them."""
-        return (datetime.combine(self.start, time(), timezone.utc),
-                datetime.combine(self.end + timedelta(days=1), time(), timezone.utc))
+        """[start, end) as instants: local midnights, so the analytics service reads whole days."""
+        return day_start(self.start, self.tz), day_start(self.end + timedelta(days=1), self.tz)
 
     def client_context(self) -> dict:
         start, end = self.window()
@@ -96,8 +101,13 @@ def _custom(params: QueryParams, notices: list[str]) -> tuple[date, date] | None
     return start, end
 
 
-def parse_filters(params: QueryParams, today: date | None = None) -> FilterState:
-    today = today or datetime.now(timezone.utc).date()
+async def read_filters(request: Request, uow: UnitOfWork) -> FilterState:
+    """The filter state of a page request, in the organisation's time zone."""
+    return parse_filters(request.query_params, await timezone_of(uow))
+
+
+def parse_filters(params: QueryParams, tz: str = "UTC", today: date | None = None) -> FilterState:
+    today = today or local_date(datetime.now(timezone.utc), tz)
     notices: list[str] = []
     chosen = {name: _values(params, name, notices) for name in DIMENSIONS}
     granularity = params.get("granularity") or DEFAULT_GRANULARITY
@@ -108,11 +118,11 @@ def parse_filters(params: QueryParams, today: date | None = None) -> FilterState
     if preset == "custom":
         days = _custom(params, notices)
         if days is not None:
-            return FilterState("custom", days[0], days[1], granularity, chosen, notices)
+            return FilterState("custom", days[0], days[1], granularity, chosen, notices, tz)
         notices.append(f"range: showing the {RANGE_LABELS[DEFAULT_RANGE].lower()} instead")
         preset = DEFAULT_RANGE
     if preset not in PRESETS:
         notices.append(f"range: {preset[:40]!r} is not one of {', '.join([*PRESETS, 'custom'])}; "
                        f"showing the {RANGE_LABELS[DEFAULT_RANGE].lower()}")
         preset = DEFAULT_RANGE
-    return FilterState(preset, today - timedelta(days=PRESETS[preset] - 1), today, granularity, chosen, notices)
+    return FilterState(preset, today - timedelta(days=PRESETS[preset] - 1), today, granularity, chosen, notices, tz)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from ...dashboards import service
 from ...dashboards.layout import DashboardOut
 from ...store.uow import UnitOfWork
-from .filters import parse_filters
+from .filters import read_filters
 from .session import csrf_token, keep_csrf, page
 from .shell import shell_context
 from .templating import render
@@ -19,7 +19,7 @@ NEW = "new"
 
 
 async def _render(request: Request, uow: UnitOfWork, template: str, **context) -> Response:
-    state = parse_filters(request.query_params)
+    state = await read_filters(request, uow)
     shell = await shell_context(request, uow, "dashboards", state)
     csrf = csrf_token(request)
     return keep_csrf(request, render(request, template, csrf=csrf, **shell, **context), csrf)
