@@ -38,64 +38,54 @@ class RollupStatus:
     built_timezone: str | None
 
 
-async def _call(store: Store, sql: str, **params) -> list[tuple]:
-    async with store.engine.connect() as connection:
-        rows = [tuple(row) for row in await connection.execute(text(sql), params)]
-        await connection.commit()
-    return rows
+async def _lookup(store: Store, function: str, query, **params) -> list[tuple]:
+    """The rows of definer function `function` called with `params` (PostgreSQL, in that order),
+    or of `query` in a system unit of work (SQLite)."""
+    if store.dialect == "postgresql":
+        arguments = ", ".join(f":{name}" for name in params)
+        async with store.engine.connect() as connection:
+            rows = [tuple(row) for row in await connection.execute(text(f"SELECT * FROM {function}({arguments})"), params)]
+            await connection.commit()
+        return rows
+    async with store.unit_of_work(Principal.system("lookup")) as uow:
+        return [tuple(row) for row in await uow.session.execute(query)]
+
+
+def _first(rows: list[tuple]) -> uuid.UUID | None:
+    return rows[0][0] if rows else None
 
 
 async def organization_by_slug(store: Store, slug: str) -> uuid.UUID | None:
-    if store.dialect == "postgresql":
-        rows = await _call(store, "SELECT * FROM fortium_organization_by_slug(:slug)", slug=slug)
-        return rows[0][0] if rows else None
-    async with store.unit_of_work(Principal.system("lookup")) as uow:
-        return await uow.session.scalar(select(Organization.id).where(Organization.slug == slug))
+    return _first(await _lookup(store, "fortium_organization_by_slug",
+                                select(Organization.id).where(Organization.slug == slug), slug=slug))
 
 
 async def accounts_by_email(store: Store, email: str) -> list[EmailAccount]:
-    if store.dialect == "postgresql":
-        rows = await _call(store, "SELECT * FROM fortium_accounts_by_email(:email)", email=email)
-    else:
-        async with store.unit_of_work(Principal.system("lookup")) as uow:
-            rows = (await uow.session.execute(
-                select(User.organization_id, User.id, User.active, Organization.slug)
-                .join(Organization, Organization.id == User.organization_id).where(User.email == email))).all()
-    return [EmailAccount(*row) for row in rows]
+    query = (select(User.organization_id, User.id, User.active, Organization.slug)
+             .join(Organization, Organization.id == User.organization_id).where(User.email == email))
+    return [EmailAccount(*row) for row in await _lookup(store, "fortium_accounts_by_email", query, email=email)]
 
 
 async def refresh_token_organization(store: Store, token_hash: str) -> uuid.UUID | None:
-    if store.dialect == "postgresql":
-        rows = await _call(store, "SELECT * FROM fortium_refresh_token_organization(:hash)", hash=token_hash)
-        return rows[0][0] if rows else None
-    async with store.unit_of_work(Principal.system("lookup")) as uow:
-        return await uow.session.scalar(select(RefreshToken.organization_id).where(RefreshToken.token_hash == token_hash))
+    query = select(RefreshToken.organization_id).where(RefreshToken.token_hash == token_hash)
+    return _first(await _lookup(store, "fortium_refresh_token_organization", query, hash=token_hash))
 
 
 async def rollup_states(store: Store) -> list[RollupStatus]:
-    if store.dialect == "postgresql":
-        rows = await _call(store, "SELECT * FROM fortium_rollup_states()")
-    else:
-        async with store.unit_of_work(Principal.system("lookup")) as uow:
-            found = (await uow.session.execute(
-                select(Organization.id, Organization.settings, RollupState.version, RollupState.timezone)
-                .outerjoin(RollupState, RollupState.organization_id == Organization.id))).all()
-        rows = [(org, (settings or {}).get("timezone") or "UTC", version, tz) for org, settings, version, tz in found]
+    query = (select(Organization.id, Organization.settings, RollupState.version, RollupState.timezone)
+             .outerjoin(RollupState, RollupState.organization_id == Organization.id))
+    rows = await _lookup(store, "fortium_rollup_states", query)
+    if store.dialect != "postgresql":  # the settings, where the definer function returns the time zone
+        rows = [(org, (settings or {}).get("timezone") or "UTC", version, tz) for org, settings, version, tz in rows]
     return [RollupStatus(*row) for row in rows]
 
 
 async def invitation_organization(store: Store, token_hash: str) -> uuid.UUID | None:
-    if store.dialect == "postgresql":
-        rows = await _call(store, "SELECT * FROM fortium_invitation_organization(:hash)", hash=token_hash)
-        return rows[0][0] if rows else None
-    async with store.unit_of_work(Principal.system("lookup")) as uow:
-        return await uow.session.scalar(select(Invitation.organization_id).where(Invitation.token_hash == token_hash))
+    query = select(Invitation.organization_id).where(Invitation.token_hash == token_hash)
+    return _first(await _lookup(store, "fortium_invitation_organization", query, hash=token_hash))
 
 
 async def retention_policies(store: Store) -> list[tuple[uuid.UUID, str, int]]:
     """(organisation id, slug, data_retention_days) of every organisation, by slug."""
-    if store.dialect == "postgresql":
-        return await _call(store, "SELECT * FROM fortium_retention_policies()")
-    async with store.unit_of_work(Principal.system("lookup")) as uow:
-        return [tuple(row) for row in await uow.session.execute(
-            select(Organization.id, Organization.slug, Organization.data_retention_days).order_by(Organization.slug))]
+    query = select(Organization.id, Organization.slug, Organization.data_retention_days).order_by(Organization.slug)
+    return await _lookup(store, "fortium_retention_policies", query)
