@@ -8,6 +8,7 @@ test: run it after changing how pages look.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 import tempfile
@@ -54,7 +55,30 @@ def _settle(page) -> None:
     page.wait_for_timeout(700)  # charts draw in the frame after their data arrives (and animate)
 
 
-def _sign_in(page, base: str, email: str) -> None:
+@contextlib.contextmanager
+def demo_site(days: int):
+    """A fresh demo organisation ("acme", 30 people over `days` days) served on a free port while
+    the block runs: (its base URL, its people)."""
+    with tempfile.TemporaryDirectory() as data:
+        settings = load_settings(data_dir=Path(data), port=_free_port())
+        migrate_if_sqlite(settings)
+
+        async def fill():
+            ctx = AppContext.build(settings)
+            try:
+                return await fill_demo(ctx, "acme", days=days, people=30, seed=1)
+            finally:
+                await ctx.close()
+
+        cast = asyncio.run(fill()).people
+        server = _serve(settings)
+        try:
+            yield f"http://127.0.0.1:{settings.port}", cast
+        finally:
+            server.should_exit = True
+
+
+def sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/login")
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
@@ -78,21 +102,9 @@ def _every_page(page, base: str, out: Path) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as data:
-        settings = load_settings(data_dir=Path(data), port=_free_port())
-        migrate_if_sqlite(settings)
-
-        async def fill():
-            ctx = AppContext.build(settings)
-            try:
-                return await fill_demo(ctx, "acme", days=DAYS, people=30, seed=1)
-            finally:
-                await ctx.close()
-
-        cast = asyncio.run(fill()).people
+    with demo_site(DAYS) as (base, cast):
         admin = cast[0]
         member = next(p for p in cast if p.role == "developer" and not p.lead and p.team)
-        server, base = _serve(settings), f"http://127.0.0.1:{settings.port}"
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             for scheme in ("light", "dark"):
@@ -117,14 +129,13 @@ def main(out: Path) -> None:
                     context.close()
             context = browser.new_context(viewport={"width": 1440, "height": 900})
             page = context.new_page()
-            _sign_in(page, base, member.email)
+            sign_in(page, base, member.email)
             page.goto(base + "/me")
             page.wait_for_function(SETTLED)
             _settle(page)
             page.screenshot(path=out / "me-desktop-light.png", full_page=True)
             context.close()
             browser.close()
-        server.should_exit = True
     print(f"screenshots in {out}")
 
 

@@ -6,19 +6,13 @@ run it after changing how these pages look.
 """
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from browser_support import launch_chromium
-from screenshots import SIZES, _free_port, _serve
-from fortium_metrics import migrate_if_sqlite
-from fortium_metrics.config import load_settings
-from fortium_metrics.context import AppContext
-from fortium_metrics.demo import DEMO_PASSWORD, fill_demo
+from screenshots import SIZES, demo_site, sign_in
 
 # (file name, path, what to do first): the new key shows its secret and snippets.
 PAGES = [("admin-users", "/admin/users", None), ("admin-teams", "/admin/teams/payments", None),
@@ -41,30 +35,15 @@ def _prepare(page, base: str, path: str, step: str | None) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as data:
-        settings = load_settings(data_dir=Path(data), port=_free_port())
-        migrate_if_sqlite(settings)
-
-        async def fill():
-            ctx = AppContext.build(settings)
-            try:
-                return await fill_demo(ctx, "acme", days=3, people=30, seed=1)
-            finally:
-                await ctx.close()
-
-        admin = asyncio.run(fill()).people[0]
-        server, base = _serve(settings), f"http://127.0.0.1:{settings.port}"
+    with demo_site(3) as (base, cast):
+        admin = cast[0]
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             for scheme in ("light", "dark"):
                 for size, (width, height) in SIZES.items():
                     context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
                     page = context.new_page()
-                    page.goto(base + "/login")
-                    page.fill("#email", admin.email)
-                    page.fill("#password", DEMO_PASSWORD)
-                    with page.expect_navigation():
-                        page.click("form[method=post] button[type=submit]")
+                    sign_in(page, base, admin.email)
                     for name, path, step in PAGES:
                         _prepare(page, base, path, step)
                         page.screenshot(path=out / f"{name}-{size}-{scheme}.png", full_page=size == "desktop")
@@ -79,7 +58,6 @@ def main(out: Path) -> None:
                     page.screenshot(path=out / f"invite-accept-{size}-{scheme}.png")
                     context.close()
             browser.close()
-        server.should_exit = True
     print(f"screenshots in {out}")
 
 

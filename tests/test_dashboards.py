@@ -8,7 +8,6 @@ import psycopg
 import pytest
 
 from fortium_metrics import teams, users
-from fortium_metrics.accounts import ROLE_SCOPES
 from fortium_metrics.dashboards.defaults import OVERVIEW, PERSONAL, TEAM
 from fortium_metrics.dashboards.layout import check_widgets
 from fortium_metrics.principal import Principal

@@ -217,3 +217,18 @@ async def test_the_sign_in_page_offers_sso_only_for_an_organisation_that_has_it(
     for slug in (people.slug_b, "no-such-org"):  # without SSO and unknown look the same
         page = await api.get(f"/login?sso={slug}", headers=HTML)
         assert "/api/auth/sso/" not in page.text and "No single sign-on is set up" in page.text
+
+
+async def test_archived_teams_are_offered_last_and_said_so(api, signed_up, store):
+    from fortium_metrics import teams
+
+    async with store.unit_of_work(Principal.org_admin(signed_up.org_a)) as uow:
+        await teams.create_team(uow, "Zeta squad", slug="zeta")
+        await teams.create_team(uow, "Alpha squad", slug="alpha")
+        await teams.update_team(uow, "alpha", archived=True)
+    await sign_in(api, signed_up)
+    page = await api.get("/overview", headers=HTML)
+    bar = re.search(r'<select id="filter-team".*?</select>', page.text, re.S).group(0)
+    offered = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', bar)
+    assert offered[-1] == ("alpha", "Alpha squad (archived)")
+    assert ("zeta", "Zeta squad") in offered[:-1]

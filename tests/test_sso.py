@@ -32,7 +32,6 @@ from fortium_metrics.errors import ConfigError, Forbidden, Invalid, NotFound, Un
 from fortium_metrics.jwt_tokens import TokenKeys
 from fortium_metrics.login_guard import LoginGuard
 from fortium_metrics.principal import Principal
-from fortium_metrics.store.engine import create_engine
 from fortium_metrics.store.models import AuditLog, Organization, SsoConfig, User
 from fortium_metrics.store.uow import Store
 from fortium_metrics.web.sso_api import FLOW_COOKIE, sso_routes

@@ -78,7 +78,6 @@ def analytics_query(ctx: click.Context, org_slug: str, measures, group_by, filte
 def analytics_rebuild(ctx: click.Context, org_slug: str | None) -> None:
     """Recompute the analytics rollups from the stored events (safe to run twice, or beside `serve`)."""
     from .. import orgs
-    from ..principal import Principal
 
     async def work(store):
         organizations = None

@@ -45,8 +45,8 @@ def _team_path(request: Request, slug: str | None = None) -> str:
 
 @submit("teams.create", "rename", team_page.view)
 async def rename_team(uow: UnitOfWork, data: FormData, request: Request) -> str:
-    team = await teams.update_team(uow, request.path_params["team_id"], name=text(data, "name"),
-                                   description=text(data, "description"))
+    await teams.update_team(uow, request.path_params["team_id"], name=text(data, "name"),
+                            description=text(data, "description"))
     return back(_team_path(request), "Saved.")
 
 

@@ -63,10 +63,16 @@ async def _people(uow: UnitOfWork) -> list[tuple[str, str]]:
     return [(str(me), "Me")] if me else []
 
 
+def _teams(found: list) -> list[tuple[str, str]]:
+    """Active teams first; archived ones after them, said so (their history can still be read)."""
+    ordered = sorted(found, key=lambda t: (t.archived_at is not None, t.name.lower()))
+    return [(t.slug, f"{t.name} (archived)" if t.archived_at else t.name) for t in ordered]
+
+
 async def filter_choices(uow: UnitOfWork, state: FilterState) -> dict[str, list[tuple[str, str]]]:
     """(value, label) per filter; a value in the URL that is not offered stays selectable."""
     choices = {
-        "team": [(t.slug, t.name) for t in await teams.list_teams(uow)],
+        "team": _teams(await teams.list_teams(uow)),
         "user": await _people(uow),
         "project": [(p.name, p.name) for p in (await search_projects(uow, PageQuery(limit=MAX_LIMIT), status="active"))[0]],
         "model": [(m, m) for m in known_models()],
