@@ -176,14 +176,36 @@ async def test_rollups_answer_every_query_as_the_raw_events_do(store, world, dra
     async with store.unit_of_work(Principal.org_admin(org)) as uow:
         rolled = await analytics.query(uow, q)
         raw = await analytics.query(uow, q, use_rollups=False)
+        # A grouped question adds its totals up from its groups: they must be the ungrouped answer.
+        whole = await analytics.query(uow, q.model_copy(update={"group_by": []})) if q.group_by else rolled
     assert set(raw.sources.values()) == {"metric_events"}
     _same(rolled.totals, raw.totals, "totals")
+    _same(rolled.totals, whole.totals, "totals without group_by")
     if q.compare:
         _same(rolled.previous, raw.previous, "previous")
+        _same(rolled.previous, whole.previous, "previous without group_by")
     rolled_rows, raw_rows = _keyed(rolled), _keyed(raw)
     assert rolled_rows.keys() == raw_rows.keys()
     for key, row in raw_rows.items():
         _same(rolled_rows[key], row, f"row {key}")
+
+
+async def test_a_grouped_questions_totals_are_the_ungrouped_answer(store, world):
+    """Sums, maxima and duration histograms of a grouped question are added up from its groups
+    (only distinct counts are asked again): every measure, by dimensions that split the events
+    into many groups, against the same question without group_by, on both periods."""
+    org, _tz = world
+    start = START + timedelta(hours=7, minutes=30)  # hours and raw edges as well as whole days
+    async with store.unit_of_work(Principal.org_admin(org)) as uow:
+        for group in (["tool"], ["team"], ["day"], ["hour"], ["model", "user"], ["department"], ["session"]):
+            grouped = await analytics.query(uow, AnalyticsQuery(
+                measures=list(PUBLIC_MEASURES), group_by=group, start=start, end=start + timedelta(days=3),
+                compare="previous", limit=10_000))
+            whole = await analytics.query(uow, AnalyticsQuery(
+                measures=list(PUBLIC_MEASURES), start=start, end=start + timedelta(days=3), compare="previous"))
+            assert len(grouped.rows) >= 2, group
+            _same(grouped.totals, whole.totals, f"totals by {group}")
+            _same(grouped.previous, whole.previous, f"previous by {group}")
 
 
 async def test_whole_days_are_read_from_the_smallest_cube_that_has_what_is_asked(store, world):

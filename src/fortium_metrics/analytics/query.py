@@ -86,10 +86,10 @@ async def query(uow: UnitOfWork, q: AnalyticsQuery, *, use_rollups: bool = True)
         wanted.append("active_users")  # the size of each group, to withhold the small ones
     previous = (start - (end - start), start) if q.compare == "previous" else None
     totals, rows = await _compute(uow, spec, wanted, group, start, end, previous)
-    if not group:
-        rows = {(): totals.get("cur", {})}
     if group:
         _fill_time(rows, group, start, end, tz, _empty(wanted))
+    else:
+        rows = {(): totals.get("cur", {})}
     result = [_row(group, key, values, tz) for key, values in rows.items()]
     result = _ordered(result, q.order_by, group, measures)
     labelled = await _labels(uow, group, result[:q.limit])
@@ -189,8 +189,10 @@ async def _compute(uow: UnitOfWork, spec: Spec, names: list[str], group: list[st
             for key, partial in grouped.items():
                 if key[0] == "cur":
                     rows.setdefault(key[1:], {}).update(finish(family, partial, members))
-        whole = whole_periods(grouped, members) if group and additive else await fetch(
-            uow, spec, family, members, [], periods)
+        if group and additive:
+            whole = whole_periods(grouped, members)
+        else:
+            whole = await fetch(uow, spec, family, members, [], periods)
         for (period,), partial in whole.items():
             totals.setdefault(period, {}).update(finish(family, partial, members))
     for values in [*totals.values(), *rows.values()]:
