@@ -16,7 +16,7 @@ from mcp import Client
 from starlette.routing import Route
 
 from rest_support import bearer
-from fortium_metrics import apikeys, projects, teams, users
+from fortium_metrics import apikeys, invitations, projects, teams, users
 from fortium_metrics.accounts import ROLE_SCOPES
 from fortium_metrics.dashboards import service as dashboards
 from fortium_metrics.dashboards.defaults import PERSONAL
@@ -58,6 +58,7 @@ async def world(store, people, app) -> World:
         await teams.add_member(uow, team.slug, "bob@a.test", "member")
         project = await projects.create_project(uow, "project-of-org-a")
         key = (await apikeys.create_api_key(uow, "key of org a")).key
+        invitation = (await invitations.invite(uow, "invited-to-org-a@a.test")).invitation
     await record_events(app.state.ctx.ingestor, people.bob, [
         {"type": "session_start", "session_id": "session-of-org-a"},
         {"type": "tool_execution", "tool_name": "ToolOfOrgA", "session_id": "session-of-org-a"}], "test")
@@ -81,9 +82,10 @@ async def world(store, people, app) -> World:
             own_ids[name] = {"dashboard_id": str((await dashboards.create_dashboard(uow, layout)).id)}
     return World(tokens, principals,
                  {"user_id": str(people.bob.user_id), "team_id": str(team.id), "project_id": str(project.id),
-                  "key_id": str(key.id), "session_id": "session-of-org-a", **own_ids["admin"]},
+                  "key_id": str(key.id), "session_id": "session-of-org-a", "invitation_id": str(invitation.id),
+                  **own_ids["admin"]},
                  ["Platform Secret Team", "project-of-org-a", "key of org a", "ToolOfOrgA", "bob@a.test",
-                  "Dashboard Of Org A"], own_ids)
+                  "Dashboard Of Org A", "invited-to-org-a@a.test"], own_ids)
 
 
 def served_routes(app) -> list[tuple[str, str]]:

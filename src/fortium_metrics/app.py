@@ -22,6 +22,7 @@ from .scheduler import build_scheduler
 from .store.uow import Store
 from .web.pages import page_routes
 from .web.admin_api import admin_routes
+from .web.invitations_api import invitation_routes
 from .web.api import api_routes
 from .web.auth_api import auth_routes
 from .web.auth import CredentialVerifier, auth_middleware
@@ -58,7 +59,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             await ctx.close(dispose_store=store is None)
 
     app = Starlette(
-        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(), *dashboard_routes(),
+        routes=[*page_routes(), *api_routes(), *auth_routes(), *sso_routes(), *admin_routes(), *invitation_routes(),
+                *dashboard_routes(),
                 *otlp_routes(), *claude_hook_routes(), *live_routes(),
                 *mcp_routes],
         middleware=[Middleware(HttpMetricsMiddleware), *proxy_middleware(settings), *request_log_middleware(settings),

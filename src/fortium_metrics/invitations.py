@@ -21,7 +21,7 @@ from .accounts import set_password
 from .config import Settings
 from .errors import Conflict, NotFound
 from .lookup import find_one
-from .mailer import send
+from .mailer import MailNotConfigured, send
 from .permissions import authorize
 from .principal import ROLES, Principal
 from .store import system_lookups
@@ -39,6 +39,13 @@ GONE = "token: this invitation link is not valid any more (used, replaced, withd
 class NewInvitation:
     invitation: Invitation
     token: str  # in the link only, never stored
+
+
+@dataclass(frozen=True)
+class Delivered:
+    new: NewInvitation
+    link: str
+    emailed: bool  # False: no SMTP server, the inviter passes `link` on
 
 
 @dataclass(frozen=True)
@@ -143,3 +150,14 @@ async def send_invitation(uow: UnitOfWork, settings: Settings, new: NewInvitatio
         f"Choose your password here (the link works once, for {days} days):\n\n{link}\n\n"
         "If you did not expect this e-mail, ignore it.\n"))
     return link
+
+
+async def invite_and_send(uow: UnitOfWork, settings: Settings, base_url: str, email: str, name: str = "",
+                          role: str = "developer") -> Delivered:
+    """Invite, then e-mail the link (FORTIUM_SMTP_*); without an SMTP server the link comes back
+    for the inviter to pass on. The one action behind the CLI, the users page and the REST API."""
+    new = await invite(uow, email, name, role, settings.invitation_days)
+    try:
+        return Delivered(new, await send_invitation(uow, settings, new, base_url), True)
+    except MailNotConfigured:
+        return Delivered(new, f"{base_url.rstrip('/')}/invite/{new.token}", False)

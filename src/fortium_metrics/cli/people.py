@@ -6,7 +6,6 @@ import sys
 import click
 
 from .. import accounts, invitations, teams, users
-from ..mailer import MailNotConfigured
 from ..principal import ROLES
 from .base import _settings, json_option, main, org_option, out, run_in_org
 from .output import emit, emit_record, rows_of
@@ -87,14 +86,11 @@ def user_invite(ctx: click.Context, org_slug: str, email: str, name: str, role: 
     settings = _settings(ctx)
 
     async def action(uow):
-        new = await invitations.invite(uow, email, name, role, settings.invitation_days)
-        try:
-            return new, await invitations.send_invitation(uow, settings, new, settings.effective_public_url), True
-        except MailNotConfigured:
-            return new, f"{settings.effective_public_url}/invite/{new.token}", False
+        return await invitations.invite_and_send(uow, settings, settings.effective_public_url, email, name, role)
 
-    new, link, mailed = run_in_org(ctx, org_slug, action)
-    if mailed:
+    sent = run_in_org(ctx, org_slug, action)
+    new, link = sent.new, sent.link
+    if sent.emailed:
         out.print(f"invitation e-mailed to {new.invitation.email} (valid until {new.invitation.expires_at:%Y-%m-%d %H:%M} UTC)",
                   highlight=False)
     else:

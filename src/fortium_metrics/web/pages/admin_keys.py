@@ -13,7 +13,7 @@ from ...principal import SCOPES
 from ...store.uow import UnitOfWork
 from .admin_common import FormState, admin_page, back, render_admin, submit, text
 from .admin_snippets import snippets
-from .admin_users import server_url
+from ..addresses import server_url
 
 
 @admin_page("keys")

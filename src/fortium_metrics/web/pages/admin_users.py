@@ -12,19 +12,14 @@ from starlette.responses import Response
 
 from ... import accounts, invitations, teams, users
 from ...errors import Invalid
-from ...mailer import MailNotConfigured
 from ...pagination import PageQuery
 from ...principal import ROLES
 from ...store.uow import UnitOfWork
+from ..addresses import server_url
 from .admin_common import FormState, admin_page, back, render_admin, submit, text
 
 PAGE_SIZE = 25
 ACTIVE = {"": None, "1": True, "0": False}
-
-
-def server_url(request: Request) -> str:
-    """Where people reach this server: FORTIUM_PUBLIC_URL, else the address this request came to."""
-    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def _page_number(value: str | None) -> int:
@@ -69,15 +64,11 @@ async def create_user(uow: UnitOfWork, data: FormData, request: Request) -> str:
 
 @submit("users.create", "invite", users_page.view)
 async def invite_user(uow: UnitOfWork, data: FormData, request: Request) -> str | Response:
-    settings = request.app.state.settings
-    new = await invitations.invite(uow, text(data, "email"), text(data, "name"), text(data, "role") or "developer",
-                                   settings.invitation_days)
-    try:
-        await invitations.send_invitation(uow, settings, new, server_url(request))
-    except MailNotConfigured:  # no SMTP server: the administrator passes the link on
-        return await users_page.view(request, uow, invited_link=f"{server_url(request)}/invite/{new.token}",
-                                     invited_email=new.invitation.email)
-    return back("/admin/users", f"Invitation sent to {new.invitation.email}.")
+    sent = await invitations.invite_and_send(uow, request.app.state.settings, server_url(request), text(data, "email"),
+                                             text(data, "name"), text(data, "role") or "developer")
+    if not sent.emailed:  # no SMTP server: the administrator passes the link on
+        return await users_page.view(request, uow, invited_link=sent.link, invited_email=sent.new.invitation.email)
+    return back("/admin/users", f"Invitation sent to {sent.new.invitation.email}.")
 
 
 @submit("users.create", "withdraw", users_page.view)
