@@ -88,3 +88,14 @@ async def test_developers_and_other_organisations_are_refused(api, admin, keys):
     assert (await api.delete(f"/api/invitations/{made['id']}", headers=charlie)).status_code in (403, 404)
     assert "pat@a.test" not in (await api.get("/api/invitations", headers=charlie)).text
     assert [i["email"] for i in (await api.get("/api/invitations", headers=admin)).json()] == ["pat@a.test"]
+
+
+async def test_withdrawing_by_address_means_its_pending_invitation(api, admin):
+    old = (await api.post("/api/invitations", json={"email": "ria@a.test"}, headers=admin)).json()
+    assert (await api.delete(f"/api/invitations/{old['id']}", headers=admin)).status_code == 200
+    new = (await api.post("/api/invitations", json={"email": "ria@a.test"}, headers=admin)).json()
+    gone = await api.delete("/api/invitations/Ria@A.test", headers=admin)  # the address has two invitations now
+    assert gone.status_code == 200 and gone.json()["id"] == new["id"]
+    assert await _accept(api, new["link"]) == 404
+    missing = await api.delete("/api/invitations/nobody@a.test", headers=admin)
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "invitation"

@@ -8,7 +8,6 @@ pending invitation. Every step is audited.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from sqlalchemy import select, update
 
 from . import audit, validation
 from .accounts import set_password
+from .apikeys import hash_secret
 from .config import Settings
 from .errors import Conflict, NotFound
-from .lookup import find_one
+from .lookup import ref_condition
 from .mailer import MailNotConfigured, send
 from .permissions import authorize
 from .principal import ROLES, Principal
@@ -57,10 +57,6 @@ class Pending:
     organization: str
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def invite(uow: UnitOfWork, email: str, name: str = "", role: str = "developer", days: int = 7) -> NewInvitation:
     await authorize(uow, "users.create")
     email = validation.email(email)
@@ -70,7 +66,7 @@ async def invite(uow: UnitOfWork, email: str, name: str = "", role: str = "devel
         raise Conflict(f"email: a user with e-mail {email!r} already exists in this organisation", field="email")
     await _withdraw(uow, Invitation.email == email)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    invitation = Invitation(email=email, name=name, role=role, token_hash=_hash(token),
+    invitation = Invitation(email=email, name=name, role=role, token_hash=hash_secret(token),
                             invited_by=uow.principal.label or uow.principal.kind,
                             expires_at=utcnow() + timedelta(days=days))
     uow.session.add(invitation)
@@ -87,8 +83,15 @@ async def pending_invitations(uow: UnitOfWork) -> list[Invitation]:
 
 
 async def withdraw(uow: UnitOfWork, ref: str) -> Invitation:
+    """`ref`: the invitation's id, or the e-mail address of its pending invitation (an address
+    may also have replaced, withdrawn or accepted ones, which are not meant)."""
     await authorize(uow, "users.create")
-    invitation = await find_one(uow, Invitation, ref, Invitation.email, "invitation")
+    invitation = await uow.session.scalar(
+        select(Invitation).where(ref_condition(Invitation, ref, Invitation.email, str(ref).strip().lower()))
+        .order_by(Invitation.revoked_at.is_not(None), Invitation.accepted_at.is_not(None), Invitation.created_at.desc())
+        .limit(1))
+    if invitation is None:
+        raise NotFound(f"invitation: no invitation {ref!r} in this organisation", field="invitation")
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         audit.record(uow, "user.invite.withdraw", target=invitation.email)
@@ -101,7 +104,7 @@ async def _withdraw(uow: UnitOfWork, where) -> None:
 
 
 async def _find(uow: UnitOfWork, token: str) -> Invitation:
-    found = await uow.session.scalar(select(Invitation).where(Invitation.token_hash == _hash(token or "")))
+    found = await uow.session.scalar(select(Invitation).where(Invitation.token_hash == hash_secret(token or "")))
     if found is None or found.accepted_at or found.revoked_at or found.expires_at <= utcnow():
         raise NotFound(GONE, field="token")
     return found
@@ -109,7 +112,7 @@ async def _find(uow: UnitOfWork, token: str) -> Invitation:
 
 async def _organization_of(store: Store, token: str) -> uuid.UUID:
     """The organisation a link's token belongs to, from any organisation (the token is the proof)."""
-    organization_id = await system_lookups.invitation_organization(store, _hash(token or ""))
+    organization_id = await system_lookups.invitation_organization(store, hash_secret(token or ""))
     if organization_id is None:
         raise NotFound(GONE, field="token")
     return organization_id

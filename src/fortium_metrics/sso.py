@@ -142,17 +142,13 @@ async def remove_sso(uow: UnitOfWork) -> None:
     audit.record(uow, "sso.remove", target=config.issuer)
 
 
-def _public_url(settings: Settings) -> str:
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-
-
 def redirect_uri(settings: Settings) -> str:
     """What to register at the provider: the one callback every organisation shares."""
-    return _public_url(settings) + CALLBACK_PATH
+    return settings.effective_public_url + CALLBACK_PATH
 
 
 def login_url(settings: Settings, org_slug: str) -> str:
-    return f"{_public_url(settings)}/api/auth/sso/{org_slug}/login"
+    return f"{settings.effective_public_url}/api/auth/sso/{org_slug}/login"
 
 
 def external_id(issuer: str, subject: str) -> str:

@@ -38,7 +38,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     if not settings.is_sqlite and migrate.current_revision(settings.effective_database_url) != migrate.head_revision():
         raise ConfigError("the database schema is not up to date: run `fortium-metrics db upgrade` first")
     out.print(f"fortium-metrics on http://{settings.host}:{settings.port}/ ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
-    _print_first_steps(ctx, settings, settings.public_url or f"http://{settings.host}:{settings.port}")
+    _print_first_steps(ctx, settings)
     from .. import logs
 
     logs.configure(settings.log_format, settings.log_level)
@@ -52,7 +52,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
                 ws_per_message_deflate=False, log_config=None)
 
 
-def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) -> None:
+def _print_first_steps(ctx: click.Context, settings: Settings) -> None:
     async def setup(store: Store) -> accounts.SignInSetup | None:
         if not store.works_across_organizations:  # PostgreSQL without the owner's URL: no hint
             return None
@@ -60,7 +60,7 @@ def _print_first_steps(ctx: click.Context, settings: Settings, base_url: str) ->
             return await accounts.sign_in_setup(uow)
 
     cli = first_run.program(ctx.obj.get("data_dir"), ctx.obj.get("database_url") is not None)
-    text = first_run.hint(asyncio.run(with_store(settings, setup)), cli, base_url)
+    text = first_run.hint(asyncio.run(with_store(settings, setup)), cli, settings.effective_public_url)
     if text:
         out.print(text, soft_wrap=True, markup=False, highlight=False)
 

@@ -24,9 +24,6 @@ from ..errors import ConfigError
 from ..principal import Principal
 from .models import Organization, TenantScoped
 
-TENANT_CHECKED = "fortium_tenant_checked"
-
-
 class TenancyViolation(RuntimeError):
     """A programming error: code tried to act outside the bound organisation."""
 
@@ -56,10 +53,6 @@ def _bind_transaction(session: TenantSession, _transaction, connection) -> None:
 def _filter_statement(state: ORMExecuteState) -> None:
     principal = state.session.principal
     if principal.is_system:
-        return
-    if state.execution_options.get(TENANT_CHECKED):
-        # Store code that binds and filters the organisation itself: textual SQL, and the
-        # INSERT ... SELECT statements that maintain the analytics rollups (store/rollup_writer.py).
         return
     if isinstance(state.statement, TextClause):
         raise TenancyViolation("textual SQL in a tenant unit of work must filter by organisation itself")
