@@ -172,6 +172,14 @@ async def test_keys_of_ones_own(store, people):
             await apikeys.create_own_key(uow, "  ")
 
 
+async def test_an_organisation_key_has_no_keys_of_its_own(store, people):
+    async with store.unit_of_work(Principal.org_admin(people.org_a)) as uow:
+        await apikeys.create_api_key(uow, "org-wide uploader", ["ingest"])  # bound to nobody
+    org_key = Principal(people.org_a, None, "developer", frozenset({"ingest", "read"}), "api_key", "fm_org")
+    async with store.unit_of_work(org_key) as uow:
+        assert await apikeys.list_own_keys(uow) == []
+
+
 async def test_the_rest_api_filters_the_audit_log_like_the_page(api, store, people, keys):
     from rest_support import bearer
 

@@ -21,7 +21,8 @@ Create Date: 2026-12-05
 """
 from alembic import context, op
 
-from fortium_metrics.store.migration_helpers import app_role, definer_function as _definer, tenant_policies
+from fortium_metrics.store.migration_helpers import (app_role, create_definer_function, definer_function as _definer,
+                                                     tenant_policies)
 
 revision = "0010"
 down_revision = "0009"
@@ -80,9 +81,7 @@ def upgrade() -> None:
         op.execute(f"DROP POLICY IF EXISTS system_scope ON {table}")
         tenant_policies(op, table, _column(table))
     for signature, body in FUNCTIONS.items():
-        op.execute(body)
-        op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
-        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {role}")
+        create_definer_function(op, role, signature, body)
 
 
 def downgrade() -> None:

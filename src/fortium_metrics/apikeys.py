@@ -94,6 +94,8 @@ async def create_own_key(uow: UnitOfWork, name: str) -> NewKey:
 
 async def list_own_keys(uow: UnitOfWork) -> list[ApiKey]:
     await authorize(uow, "apikeys.own")
+    if uow.principal.user_id is None:  # an organisation key owns no keys (`user_id IS NULL` would be all of them)
+        return []
     return list(await uow.session.scalars(select(ApiKey).where(ApiKey.user_id == uow.principal.user_id)
                                           .order_by(ApiKey.created_at)))
 

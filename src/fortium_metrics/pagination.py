@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, func, select
 
 from .store.uow import UnitOfWork
@@ -16,6 +16,15 @@ class PageQuery(BaseModel):
     # Bounded so that the offset (page - 1) * limit fits a 64-bit integer on both databases.
     page: int = Field(1, ge=1, le=10**9, description="Page number, from 1.")
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Items per page, at most 100.")
+
+
+def page_number(text: str | None) -> int:
+    """A page number read from a page's URL: anything unreadable or out of range is page 1 (a
+    link never makes an error page)."""
+    try:
+        return PageQuery(page=int(text or 1)).page
+    except (ValueError, ValidationError):
+        return 1
 
 
 class Page(BaseModel, Generic[T]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import audit, validation
 from .errors import Conflict, NotFound
@@ -87,6 +87,13 @@ async def show_team(uow: UnitOfWork, team_ref: str) -> tuple[Team, list[Member]]
     await authorize(uow, "teams.list")
     team = await get_team(uow, team_ref)
     return team, await _members(uow, team)
+
+
+async def member_counts(uow: UnitOfWork) -> dict:
+    """{team id: how many members} for every team that has any, in one query."""
+    await authorize(uow, "teams.list")
+    rows = await uow.session.execute(select(TeamMembership.team_id, func.count()).group_by(TeamMembership.team_id))
+    return dict(rows.all())
 
 
 async def teams_of(uow: UnitOfWork, user_ref: str) -> list[tuple[Team, str]]:

@@ -38,7 +38,7 @@ Password = Annotated[str, Field(max_length=1024, pattern=f"^[{_SPACE}]*[^{_SPACE
                                 description="At least 12 characters, leading and trailing spaces not counted.")]
 Slug = Annotated[str, Field(pattern=f"^[{_SPACE}]*[a-zA-Z0-9][a-zA-Z0-9-]{{0,62}}[a-zA-Z0-9][{_SPACE}]*$",
                             description="2-64 letters, digits and inner hyphens (kept lowercase).")]
-_ERR = {403: ("Your role or the key's scopes do not allow this.", ErrorEnvelope),
+ERRORS = {403: ("Your role or the key's scopes do not allow this.", ErrorEnvelope),
         404: ("Not found in your organisation.", ErrorEnvelope), 422: ("Invalid input; `field` names it.", ErrorEnvelope)}
 _LAST_ADMIN = {409: ("The organisation's last active administrator cannot be demoted or deactivated.", ErrorEnvelope)}
 
@@ -218,7 +218,8 @@ class AuditQuery(PageQuery, Strict):
     until: Instant | None = Field(None, description="Before this instant, ISO 8601.")
 
 
-async def _act(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]], status: int = 200) -> JSONResponse:
+# One request, one unit of work: the service runs as the caller; its answer (a model or JSON) is the body.
+async def act(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]], status: int = 200) -> JSONResponse:
     principal = await request_principal(request)
     async with request.app.state.ctx.store.unit_of_work(principal) as uow:
         result = await action(uow)
@@ -235,18 +236,18 @@ def _page(model, rows, total, query, convert) -> BaseModel:
 
 
 # -- users -------------------------------------------------------------------------------------
-@documented(Operation(summary="List users", tag="admin", query=UsersQuery, responses={200: ("A page of users.", UserPage), **_ERR}))
+@documented(Operation(summary="List users", tag="admin", query=UsersQuery, responses={200: ("A page of users.", UserPage), **ERRORS}))
 async def list_users(request: Request) -> JSONResponse:
     query = parse_query(request, UsersQuery)
 
     async def action(uow):
         rows, total = await users.search_users(uow, query, query.role, query.active, query.q)
         return _page(UserPage, rows, total, query, _user)
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Create a user", tag="admin", body=UserCreate,
-                      responses={201: ("Created.", UserOut), 409: ("E-mail already used.", ErrorEnvelope), **_ERR},
+                      responses={201: ("Created.", UserOut), 409: ("E-mail already used.", ErrorEnvelope), **ERRORS},
                       examples={"developer": {"email": "dev@example.com", "name": "Dev", "role": "developer"}}))
 async def create_user(request: Request) -> JSONResponse:
     body = await parse_body(request, UserCreate)
@@ -256,11 +257,11 @@ async def create_user(request: Request) -> JSONResponse:
         if body.password:
             await accounts.set_password(uow, str(user.id), body.password)
         return _user(user)
-    return await _act(request, action, 201)
+    return await act(request, action, 201)
 
 
 @documented(Operation(summary="Change a user (name, role, active, password)", tag="admin", body=UserUpdate,
-                      responses={200: ("Updated.", UserOut), **_ERR, **_LAST_ADMIN},
+                      responses={200: ("Updated.", UserOut), **ERRORS, **_LAST_ADMIN},
                       examples={"promote": {"role": "manager"}}))
 async def update_user(request: Request) -> JSONResponse:
     body = await parse_body(request, UserUpdate)
@@ -272,14 +273,14 @@ async def update_user(request: Request) -> JSONResponse:
         if user is None or body.model_fields_set - {"password"}:
             user = await users.update_user(uow, ref, name=body.name, role=body.role, active=body.active)
         return _user(user)
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Deactivate a user (soft delete: data kept)", tag="admin",
-                      responses={200: ("Deactivated.", UserOut), **_ERR, **_LAST_ADMIN}))
+                      responses={200: ("Deactivated.", UserOut), **ERRORS, **_LAST_ADMIN}))
 async def deactivate_user(request: Request) -> JSONResponse:
     ref = request.path_params["user_id"]
-    return await _act(request, lambda uow: _deactivate(uow, ref))
+    return await act(request, lambda uow: _deactivate(uow, ref))
 
 
 async def _deactivate(uow, ref) -> UserOut:
@@ -287,35 +288,35 @@ async def _deactivate(uow, ref) -> UserOut:
 
 
 # -- teams -------------------------------------------------------------------------------------
-@documented(Operation(summary="List teams", tag="admin", responses={200: ("Teams.", list[TeamOut]), **_ERR}))
+@documented(Operation(summary="List teams", tag="admin", responses={200: ("Teams.", list[TeamOut]), **ERRORS}))
 async def list_teams(request: Request) -> JSONResponse:
     async def action(uow):
         return [TeamOut.model_validate(t, from_attributes=True).model_dump(mode="json") for t in await teams.list_teams(uow)]
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Create a team", tag="admin", body=TeamCreate,
-                      responses={201: ("Created.", TeamOut), 409: ("Slug already used.", ErrorEnvelope), **_ERR},
+                      responses={201: ("Created.", TeamOut), 409: ("Slug already used.", ErrorEnvelope), **ERRORS},
                       examples={"platform": {"name": "Platform"}}))
 async def create_team(request: Request) -> JSONResponse:
     body = await parse_body(request, TeamCreate)
 
     async def action(uow):
         return TeamOut.model_validate(await teams.create_team(uow, body.name, body.slug, body.description), from_attributes=True)
-    return await _act(request, action, 201)
+    return await act(request, action, 201)
 
 
-@documented(Operation(summary="A team's members", tag="admin", responses={200: ("Members.", list[MemberOut]), **_ERR}))
+@documented(Operation(summary="A team's members", tag="admin", responses={200: ("Members.", list[MemberOut]), **ERRORS}))
 async def list_members(request: Request) -> JSONResponse:
     ref = request.path_params["team_id"]
 
     async def action(uow):
         return [MemberOut(email=e, role=r).model_dump() for e, r in await teams.list_members(uow, ref)]
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Add a member to a team (or change their team role)", tag="admin", body=MemberIn,
-                      responses={201: ("Added.", MemberOut), **_ERR}, examples={"lead": {"user": "dev@example.com", "role": "lead"}}))
+                      responses={201: ("Added.", MemberOut), **ERRORS}, examples={"lead": {"user": "dev@example.com", "role": "lead"}}))
 async def add_member(request: Request) -> JSONResponse:
     body = await parse_body(request, MemberIn)
     ref = request.path_params["team_id"]
@@ -323,11 +324,11 @@ async def add_member(request: Request) -> JSONResponse:
     async def action(uow):
         await teams.add_member(uow, ref, body.user, body.role)
         return MemberOut(email=(await users.get_user(uow, body.user)).email, role=body.role)
-    return await _act(request, action, 201)
+    return await act(request, action, 201)
 
 
 @documented(Operation(summary="Rename, describe, archive or restore a team (audited)", tag="admin", body=TeamUpdate,
-                      responses={200: ("Updated.", TeamDetail), **_ERR}, examples={"archive": {"archived": True}}))
+                      responses={200: ("Updated.", TeamDetail), **ERRORS}, examples={"archive": {"archived": True}}))
 async def update_team(request: Request) -> JSONResponse:
     body = await parse_body(request, TeamUpdate)
     ref = request.path_params["team_id"]
@@ -335,17 +336,17 @@ async def update_team(request: Request) -> JSONResponse:
     async def action(uow):
         return TeamDetail.model_validate(await teams.update_team(uow, ref, **body.model_dump(exclude_unset=True)),
                                          from_attributes=True)
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Remove a member from a team (their account and data stay)", tag="admin",
-                      responses={200: ("Removed.", MemberOut), **_ERR}))
+                      responses={200: ("Removed.", MemberOut), **ERRORS}))
 async def remove_member(request: Request) -> JSONResponse:
     team_ref, user_ref = request.path_params["team_id"], request.path_params["user_id"]
 
     async def action(uow):
         return MemberOut(email=(await teams.remove_member(uow, team_ref, user_ref)).email, role="removed")
-    return await _act(request, action)
+    return await act(request, action)
 
 
 # -- projects ----------------------------------------------------------------------------------
@@ -353,39 +354,39 @@ def _project(p) -> ProjectOut:
     return ProjectOut.model_validate(p, from_attributes=True)
 
 
-@documented(Operation(summary="List projects", tag="admin", query=ProjectsQuery, responses={200: ("A page.", ProjectPage), **_ERR}))
+@documented(Operation(summary="List projects", tag="admin", query=ProjectsQuery, responses={200: ("A page.", ProjectPage), **ERRORS}))
 async def list_projects(request: Request) -> JSONResponse:
     query = parse_query(request, ProjectsQuery)
 
     async def action(uow):
         rows, total = await projects.search_projects(uow, query, query.status, query.team)
         return _page(ProjectPage, rows, total, query, _project)
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Create a project", tag="admin", body=ProjectIn,
-                      responses={201: ("Created.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **_ERR},
+                      responses={201: ("Created.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **ERRORS},
                       examples={"repo": {"name": "web-app", "repository_url": "https://git.example.com/web-app"}}))
 async def create_project(request: Request) -> JSONResponse:
     body = await parse_body(request, ProjectIn)
-    return await _act(request, lambda uow: _created_project(uow, body), 201)
+    return await act(request, lambda uow: _created_project(uow, body), 201)
 
 
 async def _created_project(uow, body: ProjectIn) -> ProjectOut:
     return _project(await projects.create_project(uow, body.name, body.team, body.repository_url))
 
 
-@documented(Operation(summary="One project", tag="admin", responses={200: ("The project.", ProjectOut), **_ERR}))
+@documented(Operation(summary="One project", tag="admin", responses={200: ("The project.", ProjectOut), **ERRORS}))
 async def get_project(request: Request) -> JSONResponse:
     ref = request.path_params["project_id"]
 
     async def action(uow):
         return _project(await projects.get_project(uow, ref))
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Change a project", tag="admin", body=ProjectUpdate,
-                      responses={200: ("Updated.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **_ERR},
+                      responses={200: ("Updated.", ProjectOut), 409: ("Name already used.", ErrorEnvelope), **ERRORS},
                       examples={"archive": {"status": "archived"}}))
 async def update_project(request: Request) -> JSONResponse:
     body = await parse_body(request, ProjectUpdate)
@@ -393,16 +394,16 @@ async def update_project(request: Request) -> JSONResponse:
 
     async def action(uow):
         return _project(await projects.update_project(uow, ref, **body.model_dump(exclude_unset=True)))
-    return await _act(request, action)
+    return await act(request, action)
 
 
-@documented(Operation(summary="Archive a project (history kept)", tag="admin", responses={200: ("Archived.", ProjectOut), **_ERR}))
+@documented(Operation(summary="Archive a project (history kept)", tag="admin", responses={200: ("Archived.", ProjectOut), **ERRORS}))
 async def archive_project(request: Request) -> JSONResponse:
     ref = request.path_params["project_id"]
 
     async def action(uow):
         return _project(await projects.update_project(uow, ref, status="archived"))
-    return await _act(request, action)
+    return await act(request, action)
 
 
 # -- API keys ----------------------------------------------------------------------------------
@@ -410,15 +411,15 @@ def _key(k) -> KeyOut:
     return KeyOut.model_validate(k, from_attributes=True)
 
 
-@documented(Operation(summary="List API keys (never their secrets)", tag="admin", responses={200: ("Keys.", list[KeyOut]), **_ERR}))
+@documented(Operation(summary="List API keys (never their secrets)", tag="admin", responses={200: ("Keys.", list[KeyOut]), **ERRORS}))
 async def list_keys(request: Request) -> JSONResponse:
     async def action(uow):
         return [_key(k).model_dump(mode="json") for k in await apikeys.list_api_keys(uow)]
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Create an API key (its secret is in this response only)", tag="admin", body=KeyIn,
-                      responses={201: ("Created.", NewKeyOut), **_ERR},
+                      responses={201: ("Created.", NewKeyOut), **ERRORS},
                       examples={"ingest": {"name": "ci uploader", "scopes": ["ingest"]}}))
 async def create_key(request: Request) -> JSONResponse:
     body = await parse_body(request, KeyIn)
@@ -426,44 +427,44 @@ async def create_key(request: Request) -> JSONResponse:
     async def action(uow):
         new = await apikeys.create_api_key(uow, body.name, list(body.scopes), body.user)
         return NewKeyOut(**_key(new.key).model_dump(), secret=new.secret)
-    return await _act(request, action, 201)
+    return await act(request, action, 201)
 
 
-@documented(Operation(summary="Revoke an API key", tag="admin", responses={200: ("Revoked.", KeyOut), **_ERR}))
+@documented(Operation(summary="Revoke an API key", tag="admin", responses={200: ("Revoked.", KeyOut), **ERRORS}))
 async def revoke_key(request: Request) -> JSONResponse:
     ref = request.path_params["key_id"]
 
     async def action(uow):
         return _key(await apikeys.revoke_api_key(uow, ref))
-    return await _act(request, action)
+    return await act(request, action)
 
 
 # -- organisation and audit ----------------------------------------------------------------------
-@documented(Operation(summary="The caller's organisation and its settings", tag="admin", responses={200: ("Settings.", OrgOut), **_ERR}))
+@documented(Operation(summary="The caller's organisation and its settings", tag="admin", responses={200: ("Settings.", OrgOut), **ERRORS}))
 async def get_org(request: Request) -> JSONResponse:
     async def action(uow):
         return OrgOut.model_validate(await orgs.current(uow), from_attributes=True)
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(summary="Change organisation settings (audited)", tag="admin", body=OrgUpdate,
-                      responses={200: ("Updated.", OrgOut), **_ERR}, examples={"retention": {"data_retention_days": 180}}))
+                      responses={200: ("Updated.", OrgOut), **ERRORS}, examples={"retention": {"data_retention_days": 180}}))
 async def update_org(request: Request) -> JSONResponse:
     body = await parse_body(request, OrgUpdate)
 
     async def action(uow):
         return OrgOut.model_validate(await orgs.update_settings(uow, **body.model_dump(exclude_unset=True)), from_attributes=True)
-    return await _act(request, action)
+    return await act(request, action)
 
 
-@documented(Operation(summary="The audit log (read-only)", tag="admin", query=AuditQuery, responses={200: ("A page, newest first.", AuditPage), **_ERR}))
+@documented(Operation(summary="The audit log (read-only)", tag="admin", query=AuditQuery, responses={200: ("A page, newest first.", AuditPage), **ERRORS}))
 async def list_audit(request: Request) -> JSONResponse:
     query = parse_query(request, AuditQuery)
 
     async def action(uow):
         rows, total = await audit.search(uow, query, query.action, query.actor, query.target, query.since, query.until)
         return _page(AuditPage, rows, total, query, lambda a: AuditOut.model_validate(a, from_attributes=True))
-    return await _act(request, action)
+    return await act(request, action)
 
 
 def admin_routes() -> list[BaseRoute]:

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..dashboards import service
 from ..dashboards.layout import DashboardList, DashboardOut, LayoutIn, LayoutUpdate, PublishIn
-from .admin_api import _act
+from .admin_api import act
 from .bodies import parse_body
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
@@ -27,14 +27,14 @@ _EXAMPLE = {"name": "My overview", "widgets": [
 @documented(Operation(summary="Your dashboard layouts and the defaults published to you", tag="dashboards",
                       responses={200: ("Layouts, and the one /dashboards opens.", DashboardList), **_ERR}))
 async def list_dashboards(request: Request) -> JSONResponse:
-    return await _act(request, service.list_dashboards)
+    return await act(request, service.list_dashboards)
 
 
 @documented(Operation(summary="One layout (`default`: the one /dashboards opens)", tag="dashboards",
                       responses={200: ("The layout.", DashboardOut), **_ERR}))
 async def get_dashboard(request: Request) -> JSONResponse:
     ref = request.path_params["dashboard_id"]
-    return await _act(request, lambda uow: service.get_dashboard(uow, ref))
+    return await act(request, lambda uow: service.get_dashboard(uow, ref))
 
 
 @documented(Operation(summary="Save a new layout", tag="dashboards", body=LayoutIn, examples={"overview": _EXAMPLE},
@@ -43,7 +43,7 @@ async def get_dashboard(request: Request) -> JSONResponse:
                       responses={201: ("Saved.", DashboardOut), **_ERR, **_INVALID}))
 async def create_dashboard(request: Request) -> JSONResponse:
     body = await parse_body(request, LayoutIn)
-    return await _act(request, lambda uow: service.create_dashboard(uow, body), 201)
+    return await act(request, lambda uow: service.create_dashboard(uow, body), 201)
 
 
 @documented(Operation(summary="Change your layout (its name, its widgets or both)", tag="dashboards",
@@ -52,14 +52,14 @@ async def create_dashboard(request: Request) -> JSONResponse:
 async def update_dashboard(request: Request) -> JSONResponse:
     body = await parse_body(request, LayoutUpdate)
     ref = request.path_params["dashboard_id"]
-    return await _act(request, lambda uow: service.update_dashboard(uow, ref, body))
+    return await act(request, lambda uow: service.update_dashboard(uow, ref, body))
 
 
 @documented(Operation(summary="Delete your layout", tag="dashboards",
                       responses={200: ("Deleted; the layout as it was.", DashboardOut), **_ERR}))
 async def delete_dashboard(request: Request) -> JSONResponse:
     ref = request.path_params["dashboard_id"]
-    return await _act(request, lambda uow: service.delete_dashboard(uow, ref))
+    return await act(request, lambda uow: service.delete_dashboard(uow, ref))
 
 
 @documented(Operation(summary="Publish your layout as a team's or the organisation's default", tag="dashboards",
@@ -70,14 +70,14 @@ async def delete_dashboard(request: Request) -> JSONResponse:
 async def publish_dashboard(request: Request) -> JSONResponse:
     body = await parse_body(request, PublishIn)
     ref = request.path_params["dashboard_id"]
-    return await _act(request, lambda uow: service.publish_dashboard(uow, ref, body))
+    return await act(request, lambda uow: service.publish_dashboard(uow, ref, body))
 
 
 @documented(Operation(summary="Withdraw a published default (it stays its owner's layout)", tag="dashboards",
                       responses={200: ("Withdrawn.", DashboardOut), **_ERR}))
 async def unpublish_dashboard(request: Request) -> JSONResponse:
     ref = request.path_params["dashboard_id"]
-    return await _act(request, lambda uow: service.unpublish_dashboard(uow, ref))
+    return await act(request, lambda uow: service.unpublish_dashboard(uow, ref))
 
 
 def dashboard_routes() -> list[BaseRoute]:

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from .. import invitations
 from .addresses import server_url
-from .admin_api import _ERR, Body, Email, Role, _act
+from .admin_api import ERRORS, Body, Email, Role, act
 from .bodies import parse_body
 from .errors import ErrorEnvelope
 from .openapi import Operation, documented
@@ -49,11 +49,11 @@ def _out(invitation) -> InvitationOut:
 
 
 @documented(Operation(summary="Pending invitations (not accepted, withdrawn or expired)", tag="admin",
-                      responses={200: ("Invitations, newest first.", list[InvitationOut]), **_ERR}))
+                      responses={200: ("Invitations, newest first.", list[InvitationOut]), **ERRORS}))
 async def list_invitations(request: Request) -> JSONResponse:
     async def action(uow):
         return [_out(i).model_dump(mode="json") for i in await invitations.pending_invitations(uow)]
-    return await _act(request, action)
+    return await act(request, action)
 
 
 @documented(Operation(
@@ -61,7 +61,7 @@ async def list_invitations(request: Request) -> JSONResponse:
     description="Inviting an address again replaces its pending invitation. The link expires after "
                 "FORTIUM_INVITATION_DAYS days and works once.",
     responses={201: ("Invited.", NewInvitationOut), 409: ("A user with this e-mail already exists.", ErrorEnvelope),
-               502: ("The SMTP server refused or failed; nobody was invited.", ErrorEnvelope), **_ERR},
+               502: ("The SMTP server refused or failed; nobody was invited.", ErrorEnvelope), **ERRORS},
     examples={"developer": {"email": "new.person@example.com", "name": "New Person", "role": "developer"}}))
 async def create_invitation(request: Request) -> JSONResponse:
     body = await parse_body(request, InvitationIn)
@@ -71,17 +71,17 @@ async def create_invitation(request: Request) -> JSONResponse:
                                                  body.name, body.role)
         return NewInvitationOut(**_out(sent.new.invitation).model_dump(), emailed=sent.emailed,
                                 link=None if sent.emailed else sent.link)
-    return await _act(request, action, 201)
+    return await act(request, action, 201)
 
 
 @documented(Operation(summary="Withdraw an invitation (its link stops working)", tag="admin",
-                      responses={200: ("Withdrawn (or already used, withdrawn or expired).", InvitationOut), **_ERR}))
+                      responses={200: ("Withdrawn (or already used, withdrawn or expired).", InvitationOut), **ERRORS}))
 async def withdraw_invitation(request: Request) -> JSONResponse:
     ref = request.path_params["invitation_id"]
 
     async def action(uow):
         return _out(await invitations.withdraw(uow, ref))
-    return await _act(request, action)
+    return await act(request, action)
 
 
 def invitation_routes() -> list[BaseRoute]:

@@ -13,10 +13,9 @@ from starlette.responses import Response
 
 from ... import audit
 from ...errors import Invalid
-from ...pagination import MAX_LIMIT, PageQuery
+from ...pagination import MAX_LIMIT, PageQuery, page_number
 from ...store.uow import UnitOfWork
 from .admin_common import FormState, admin_page, render_admin
-from .admin_users import _page_number
 from .session import page
 
 FILTERS = ("actor", "action", "target", "since", "until")
@@ -46,12 +45,12 @@ def _selection(request: Request) -> tuple[dict[str, str], dict]:
 
 @admin_page("audit")
 async def audit_page(request: Request, uow: UnitOfWork, form: FormState | None = None) -> Response:
-    query = PageQuery(page=_page_number(request.query_params.get("page")), limit=50)
+    query = PageQuery(page=page_number(request.query_params.get("page")), limit=50)
     try:
         chosen, selection = _selection(request)
     except Invalid as error:  # shown next to the date field, with nothing filtered
         chosen = {name: request.query_params.get(name, "")[:200] for name in FILTERS}
-        form = FormState("filters", chosen, {error.field: error.message.split(": ", 1)[1]}, 422)
+        form = FormState("filters", chosen, {error.field: error.message.split(": ", 1)[-1]}, 422)
         selection = {}
     rows, total = await audit.search(uow, query, **selection)
     filtered = urlencode({k: v for k, v in chosen.items() if v})

@@ -26,7 +26,6 @@ from ...principal import Principal
 from ...store.uow import UnitOfWork
 from ..auth import scope_principal
 from ..session_cookies import check_csrf
-from .filters import parse_filters
 from .session import csrf_token, error_page, keep_csrf, page, sign_in_redirect, wants_html
 from .shell import allowed, shell_context
 from .templating import environment, render
@@ -79,8 +78,7 @@ environment().filters["pair"] = lambda value: (value, value)  # a (value, label)
 async def render_admin(request: Request, uow: UnitOfWork, current: str, template: str, *,
                        form: FormState | None = None, nav: str = "admin", **context) -> Response:
     """An administration page in the shell, without the dashboards' filter bar."""
-    shell = await shell_context(request, uow, nav, parse_filters(request.query_params))
-    shell.update(query="", client_context=None, hide_filters=True)
+    shell = await shell_context(request, uow, nav, None)
     tabs = [tab for tab in TABS if await allowed(uow, tab.action)] if nav == "admin" else []
     csrf = csrf_token(request)
     form = form or FormState()
@@ -139,7 +137,7 @@ def submit(action: str, form_name: str, view: View) -> Callable[[Action], Callab
                     return error_page(request, error)
                 state = FormState(form_name, {k: str(v) for k, v in data.items() if "password" not in k and
                                               "secret" not in k and k != "csrf_token"},
-                                  {error.field or "form": _sentence(error)}, error.status)
+                                  {error.field or "form": sentence(error)}, error.status)
                 return await redraw(request, principal, view, state)
             return outcome if isinstance(outcome, Response) else RedirectResponse(outcome, status_code=303)
 
@@ -153,7 +151,7 @@ async def redraw(request: Request, principal: Principal, view: View, state: Form
         return await view(request, uow, form=state)
 
 
-def _sentence(error: DomainError) -> str:
+def sentence(error: DomainError) -> str:
     """The envelope's message without its leading `field: ` (the page shows it next to the field)."""
     message = error.message
     if error.field and message.startswith(f"{error.field}: "):

@@ -10,6 +10,7 @@ from ... import invitations
 from ...errors import DomainError, Forbidden, NotFound
 from ..session_cookies import check_csrf, set_session
 from ..sso_api import accounts
+from .admin_common import sentence
 from .session import csrf_token, error_page, keep_csrf
 from .templating import render
 
@@ -48,9 +49,7 @@ async def accept_submit(request: Request) -> Response:
     except NotFound as error:
         return error_page(request, error)
     except DomainError as error:
-        message = error.message.split(": ", 1)[-1]
-        return await _form(request, pending, error.status, {error.field or "form": message[:1].upper() + message[1:] + "."},
-                           name)
+        return await _form(request, pending, error.status, {error.field or "form": sentence(error)}, name)
     response = RedirectResponse("/connect?notice=Welcome!+Your+account+is+ready.", status_code=303)
     set_session(response, await accounts(request).sign_in_user(user, "invitation"), request.app.state.settings)
     return response

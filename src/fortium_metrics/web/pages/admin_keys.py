@@ -46,7 +46,7 @@ async def connect_page(request: Request, uow: UnitOfWork, form: FormState | None
     return await render_admin(request, uow, "connect", "admin/connect.html", form=form, nav="connect",
                               title="Connect Claude Code",
                               intro="Send your Claude Code sessions to this server, and ask it questions from Claude Code.",
-                              tabs_hidden=True, keys=await apikeys.list_own_keys(uow), new=new, url=url,
+                              keys=await apikeys.list_own_keys(uow), new=new, url=url,
                               events=await users.my_events(uow),
                               snippets=snippets(url, new.secret if new else "fmk_YOUR_KEY"))
 

@@ -11,7 +11,6 @@ from starlette.responses import Response
 from ... import orgs, projects, sso, teams
 from ...errors import NotFound
 from ...pagination import MAX_LIMIT, PageQuery
-from ...principal import ROLES
 from ...sso_oidc import OidcClient, ProviderUnavailable
 from ...store.uow import UnitOfWork
 from ..sso_api import sso_service
@@ -52,7 +51,7 @@ async def sso_page(request: Request, uow: UnitOfWork, form: FormState | None = N
     org = await orgs.current(uow)
     return await render_admin(request, uow, "sso", "admin/sso.html", form=form, title="Single sign-on",
                               intro="People of this organisation sign in with your OpenID Connect provider.",
-                              config=await _current_sso(uow), roles=ROLES, redirect_uri=sso.redirect_uri(settings),
+                              config=await _current_sso(uow), redirect_uri=sso.redirect_uri(settings),
                               login_url=sso.login_url(settings, org.slug), test=test)
 
 

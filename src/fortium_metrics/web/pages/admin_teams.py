@@ -16,7 +16,7 @@ from .admin_common import FormState, admin_page, back, render_admin, submit, tex
 @admin_page("teams")
 async def teams_page(request: Request, uow: UnitOfWork, form: FormState | None = None) -> Response:
     found = await teams.list_teams(uow)
-    sizes = {team.id: len((await teams.show_team(uow, str(team.id)))[1]) for team in found}
+    sizes = await teams.member_counts(uow)
     return await render_admin(request, uow, "teams", "admin/teams.html", form=form, title="Teams",
                               intro="Teams group people for dashboards and permissions; leads see their members' data.",
                               teams=[t for t in found if t.archived_at is None], sizes=sizes,

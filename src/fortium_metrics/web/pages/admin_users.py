@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import accounts, invitations, teams, users
 from ...errors import Invalid
-from ...pagination import PageQuery
+from ...pagination import PageQuery, page_number
 from ...principal import ROLES
 from ...store.uow import UnitOfWork
 from ..addresses import server_url
@@ -22,20 +21,13 @@ PAGE_SIZE = 25
 ACTIVE = {"": None, "1": True, "0": False}
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return PageQuery(page=int(value or 1), limit=PAGE_SIZE).page
-    except (ValueError, ValidationError):
-        return 1
-
-
 @admin_page("users")
 async def users_page(request: Request, uow: UnitOfWork, form: FormState | None = None, **extra) -> Response:
     params = request.query_params
     chosen = {name: params.get(name, "").strip()[:100] for name in ("q", "role", "team", "active")}
     if chosen["role"] not in ROLES:
         chosen["role"] = ""
-    query = PageQuery(page=_page_number(params.get("page")), limit=PAGE_SIZE)
+    query = PageQuery(page=page_number(params.get("page")), limit=PAGE_SIZE)
     all_teams = await teams.list_teams(uow)
     if chosen["team"] not in {t.slug for t in all_teams}:
         chosen["team"] = ""
@@ -82,7 +74,7 @@ async def withdraw_invitation(uow: UnitOfWork, data: FormData, request: Request)
 async def user_page(request: Request, uow: UnitOfWork, form: FormState | None = None) -> Response:
     user = await users.show_user(uow, request.path_params["user_id"])
     return await render_admin(request, uow, "users", "admin/user.html", form=form, title=user.name or user.email,
-                              intro=user.email, person=user, roles=ROLES,
+                              intro=user.email, person=user,
                               activity=(await users.activity(uow, [user.id]))[user.id],
                               memberships=await teams.teams_of(uow, str(user.id)),
                               me=user.id == uow.principal.user_id)

@@ -13,6 +13,7 @@ from ... import analytics
 from ...analytics import SessionSearch
 from ...analytics.sessions import session_ref
 from ...errors import DomainError
+from ...pagination import page_number
 from ...store.uow import UnitOfWork
 from .dashboard import PAGES, page_state, page_widgets
 from .filters import FilterState
@@ -23,19 +24,12 @@ from .templating import render
 PER_PAGE = 25
 
 
-def _page_number(text: str | None) -> int:
-    try:
-        return max(1, min(int(text or 1), 10**6))
-    except ValueError:
-        return 1
-
-
 def search_of(request: Request, state: FilterState) -> SessionSearch:
     start, end = state.window()
     return SessionSearch(q=(request.query_params.get("q") or "").strip()[:200] or None,
                          team=state.first("team") or None, user=state.first("user") or None,
                          project=state.first("project") or None, model=state.first("model") or None,
-                         start=start, end=end, page=_page_number(request.query_params.get("page")), limit=PER_PAGE)
+                         start=start, end=end, page=page_number(request.query_params.get("page")), limit=PER_PAGE)
 
 
 async def _render(request: Request, uow: UnitOfWork, template: str, state: FilterState, **context) -> Response:

@@ -84,15 +84,19 @@ async def filter_choices(uow: UnitOfWork, state: FilterState) -> dict[str, list[
     return choices
 
 
-async def shell_context(request: Request, uow: UnitOfWork, current: str, state: FilterState) -> dict:
+async def shell_context(request: Request, uow: UnitOfWork, current: str, state: FilterState | None) -> dict:
+    """The shell's navigation and who is signed in; with a filter state, also the filter bar and
+    the page's client context (None: a page without the bar, such as administration)."""
     principal = uow.principal
     user = await users.get_user(uow, principal.user_id) if principal.user_id else None
-    nav = [item for item in NAV if await allowed(uow, item.action)]
-    client = {**state.client_context(), "userId": str(principal.user_id or principal.label)}
-    return {
-        "nav": nav, "current": current, "filters": state, "query": state.query(),
+    context = {
+        "nav": [item for item in NAV if await allowed(uow, item.action)], "current": current,
         "who": {"name": (user.name or user.email) if user else principal.label,
                 "email": user.email if user else "", "role": principal.role},
-        "choices": await filter_choices(uow, state), "ranges": RANGE_LABELS, "granularities": GRANULARITIES,
-        "client_context": client,
+        "filters": state, "query": "", "client_context": None, "hide_filters": state is None,
     }
+    if state is not None:
+        context.update(query=state.query(), choices=await filter_choices(uow, state), ranges=RANGE_LABELS,
+                       granularities=GRANULARITIES,
+                       client_context={**state.client_context(), "userId": str(principal.user_id or principal.label)})
+    return context
