@@ -94,10 +94,13 @@ class Accounts:
     async def login(self, email: str, password: str, client: str, org_slug: str | None = None) -> TokenPair:
         email = (email or "").strip().lower()
         await self.guard.check(email, client)
-        user = await self._find_user(email, password, org_slug)
+        # Accounts are per organisation; one e-mail may exist in several. Finding them is the one
+        # cross-organisation read of a sign-in (ids only, store/system_lookups.py).
+        found = await system_lookups.accounts_by_email(self.store, email)
+        user = await self._find_user(found, email, password, org_slug)
         if user is None:
             await self.guard.failed(email, client)
-            await self._audit_failure(email)
+            await self._audit_failure(found, email)
             raise Unauthorized(GENERIC_FAILURE)
         await self.guard.succeeded(email, client)
         async with self.store.unit_of_work(Principal.org_admin(user.organization_id, label=email)) as uow:
@@ -112,11 +115,9 @@ class Accounts:
             audit.record(uow, "login", target=user.email, method=method)
         return pair
 
-    async def _find_user(self, email: str, password: str, org_slug: str | None) -> User | None:
-        # Accounts are per organisation; one e-mail may exist in several. Finding them is the one
-        # cross-organisation read of a sign-in (ids only, store/system_lookups.py); each account
-        # is then read inside its own organisation.
-        found = await system_lookups.accounts_by_email(self.store, email)
+    async def _find_user(self, found: list[system_lookups.EmailAccount], email: str, password: str,
+                         org_slug: str | None) -> User | None:
+        """The active account the password opens; each is read inside its own organisation."""
         candidates = []
         for account in found:
             if account.active and (not org_slug or account.organization_slug == org_slug):
@@ -131,9 +132,9 @@ class Accounts:
             raise Invalid("org: this account exists in several organisations; give the organisation's slug", field="org")
         return matching[0] if matching else None
 
-    async def _audit_failure(self, email: str) -> None:
+    async def _audit_failure(self, found: list[system_lookups.EmailAccount], email: str) -> None:
         # Only organisations where the e-mail exists get an entry.
-        for org in {account.organization_id for account in await system_lookups.accounts_by_email(self.store, email)}:
+        for org in {account.organization_id for account in found}:
             async with self.store.unit_of_work(Principal.org_admin(org, label="login")) as uow:
                 audit.record(uow, "login.failed", target=email)
 

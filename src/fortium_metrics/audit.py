@@ -31,11 +31,9 @@ async def list_entries(uow: UnitOfWork, limit: int = 100) -> list[AuditLog]:
     return list(result)
 
 
-async def search(uow: UnitOfWork, page, action: str | None = None, actor: str | None = None, target: str | None = None,
-                 since: datetime | None = None, until: datetime | None = None) -> tuple[list[AuditLog], int]:
-    """Newest first. `action` matches exactly, or a family with a trailing `*` (`user.*`); `actor`
-    and `target` match part of the value, ignoring case; `since` inclusive, `until` exclusive."""
-    await authorize(uow, "audit.read")
+def _selected(action: str | None, actor: str | None, target: str | None, since: datetime | None,
+              until: datetime | None):
+    """The entries matching the filters, newest first (see search)."""
     query = select(AuditLog).order_by(AuditLog.occurred_at.desc(), AuditLog.id)
     if any("\x00" in (value or "") for value in (action, actor, target)):
         query = query.where(false())  # no entry holds U+0000 (PostgreSQL text cannot), and it may not be sent there
@@ -48,7 +46,22 @@ async def search(uow: UnitOfWork, page, action: str | None = None, actor: str | 
         query = query.where(AuditLog.occurred_at >= since)
     if until:
         query = query.where(AuditLog.occurred_at < until)
-    return await paginate(uow, query, page)
+    return query
+
+
+async def search(uow: UnitOfWork, page, action: str | None = None, actor: str | None = None, target: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None) -> tuple[list[AuditLog], int]:
+    """Newest first. `action` matches exactly, or a family with a trailing `*` (`user.*`); `actor`
+    and `target` match part of the value, ignoring case; `since` inclusive, `until` exclusive."""
+    await authorize(uow, "audit.read")
+    return await paginate(uow, _selected(action, actor, target, since, until), page)
+
+
+async def export(uow: UnitOfWork, limit: int, action: str | None = None, actor: str | None = None,
+                 target: str | None = None, since: datetime | None = None, until: datetime | None = None) -> list[AuditLog]:
+    """The newest `limit` entries matching the filters of `search`, in one query (a download)."""
+    await authorize(uow, "audit.read")
+    return list(await uow.session.scalars(_selected(action, actor, target, since, until).limit(limit)))
 
 
 async def actions(uow: UnitOfWork) -> list[str]:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from ... import audit
 from ...errors import Invalid
-from ...pagination import MAX_LIMIT, PageQuery, page_number
+from ...pagination import PageQuery, page_number
 from ...store.uow import UnitOfWork
 from .admin_common import FormState, admin_page, render_admin
 from .session import page
@@ -67,13 +67,9 @@ async def audit_csv(request: Request, uow: UnitOfWork) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["occurred_at", "actor", "action", "target", "details"])
-    for number in range(1, CSV_MAX_ROWS // MAX_LIMIT + 1):
-        rows, total = await audit.search(uow, PageQuery(page=number, limit=MAX_LIMIT), **selection)
-        for entry in rows:
-            writer.writerow([entry.occurred_at.isoformat(), _cell(entry.actor), entry.action, _cell(entry.target or ""),
-                             json.dumps(entry.details, sort_keys=True, default=str)])
-        if number * MAX_LIMIT >= total:
-            break
+    for entry in await audit.export(uow, CSV_MAX_ROWS, **selection):
+        writer.writerow([entry.occurred_at.isoformat(), _cell(entry.actor), entry.action, _cell(entry.target or ""),
+                         json.dumps(entry.details, sort_keys=True, default=str)])
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="audit-{stamp}.csv"', "cache-control": "no-store"})
